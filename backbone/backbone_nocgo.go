@@ -1,0 +1,51 @@
+//go:build !cgo
+
+package backbone
+
+import (
+	"context"
+	"errors"
+
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+)
+
+// ErrNoCgo reports a build without cgo, which ONNX Runtime needs.
+var ErrNoCgo = errors.New("transfer was built without cgo; ONNX Runtime needs it: rebuild with CGO_ENABLED=1 and a C compiler")
+
+// Backbone is unavailable without cgo; see the cgo build for documentation.
+type Backbone struct{ info Info }
+
+// Result holds the outputs of one batch.
+type Result struct {
+	Embeddings [][]float32
+	Logits     [][]float32
+}
+
+// Open fails with ErrNoCgo.
+func Open(path string, opts Options) (*Backbone, error) { return nil, ErrNoCgo }
+
+// OpenModel fails with ErrNoCgo.
+func OpenModel(m *onnxgraph.Model, path string, opts Options) (*Backbone, error) {
+	return nil, ErrNoCgo
+}
+
+// LoadRuntime fails with ErrNoCgo.
+func LoadRuntime(explicit string) (string, error) { return "", ErrNoCgo }
+
+// RuntimeInfo returns empty strings.
+func RuntimeInfo() (path, version string) { return "", "" }
+
+// UnloadRuntime does nothing.
+func UnloadRuntime() error { return nil }
+
+func (b *Backbone) Info() Info { return b.info }
+
+func (b *Backbone) Embed(ctx context.Context, batch []float32) ([][]float32, error) {
+	return nil, ErrNoCgo
+}
+
+func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) { return nil, ErrNoCgo }
+
+func (b *Backbone) InputBuffer(n int) ([]float32, error) { return nil, ErrNoCgo }
+
+func (b *Backbone) Destroy() error { return nil }

@@ -1,0 +1,67 @@
+//go:build cgo
+
+package backbone
+
+import (
+	"fmt"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// The ONNX Runtime environment is process-wide: onnxruntime_go loads one
+// library and creates one environment. runtimeState records which library,
+// so that a second Open asking for another one fails instead of silently
+// using the first.
+var runtimeState struct {
+	mu     sync.Mutex
+	path   string
+	source LibrarySource
+}
+
+// LoadRuntime loads the ONNX Runtime library (resolved with FindLibrary from
+// explicit) and initialises its environment, once per process. Open calls it;
+// call it directly to check an installation. It returns the library's path.
+func LoadRuntime(explicit string) (string, error) {
+	path, src, err := FindLibrary(explicit)
+	if err != nil {
+		return "", err
+	}
+	runtimeState.mu.Lock()
+	defer runtimeState.mu.Unlock()
+	if ort.IsInitialized() {
+		if explicit != "" && path != runtimeState.path {
+			return "", fmt.Errorf("ONNX Runtime is already loaded from %s; one process can load only one library, not also %s", runtimeState.path, path)
+		}
+		return runtimeState.path, nil
+	}
+	ort.SetSharedLibraryPath(path)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return "", fmt.Errorf("%w: loading %s (from the %s) failed: %v; %s", ErrRuntimeUnavailable, path, src, err, InstallHint)
+	}
+	runtimeState.path, runtimeState.source = path, src
+	return path, nil
+}
+
+// RuntimeInfo returns the loaded library's path and ONNX Runtime version, or
+// empty strings before LoadRuntime succeeded.
+func RuntimeInfo() (path, version string) {
+	runtimeState.mu.Lock()
+	defer runtimeState.mu.Unlock()
+	if !ort.IsInitialized() {
+		return "", ""
+	}
+	return runtimeState.path, ort.GetVersion()
+}
+
+// UnloadRuntime destroys the ONNX Runtime environment. Every Backbone must
+// be destroyed first. Programs need not call it at exit.
+func UnloadRuntime() error {
+	runtimeState.mu.Lock()
+	defer runtimeState.mu.Unlock()
+	if !ort.IsInitialized() {
+		return nil
+	}
+	runtimeState.path = ""
+	return ort.DestroyEnvironment()
+}
