@@ -1,0 +1,101 @@
+package main
+
+import (
+	"runtime"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Flag categories, as --help groups them.
+const (
+	catModel    = "MODEL"
+	catRuntime  = "RUNTIME"
+	catData     = "DATA"
+	catCache    = "CACHE"
+	catTraining = "TRAINING"
+	catOutput   = "OUTPUT"
+)
+
+// defaults holds every flag default in one place.
+var defaults = struct {
+	Cache     string
+	Batch     int
+	Workers   int
+	Epochs    int
+	BatchSize int
+	LR        float64
+	Seed      int64
+	TopK      int
+	Folds     int
+}{
+	Cache:     ".transfer/cache.db",
+	Batch:     32,
+	Workers:   runtime.NumCPU(),
+	Epochs:    20,
+	BatchSize: 32,
+	LR:        0.001,
+	Seed:      1,
+	TopK:      3,
+	Folds:     5,
+}
+
+// envVars derives a flag's environment variable from its name:
+// --cache-dir becomes TRANSFER_CACHE_DIR.
+func envVars(name string) []string {
+	return []string{"TRANSFER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+}
+
+var (
+	modelFlag = &cli.StringFlag{
+		Name: "model", Aliases: []string{"m"}, Category: catModel, EnvVars: envVars("model"),
+		Usage: "backbone: an ONNX file, or the name of a pulled catalogue model (transfer models list)",
+	}
+	preprocessFlag = &cli.StringFlag{
+		Name: "preprocess", Category: catModel,
+		Usage: "input scaling: keras (x/127.5-1), torch (x/255, ImageNet mean/std) or raw (x/255); default: the catalogue's, else keras for NHWC and torch for NCHW models",
+	}
+	layoutFlag = &cli.StringFlag{
+		Name: "layout", Category: catModel,
+		Usage: "input layout, nchw or nhwc, for models whose input shape does not tell",
+	}
+	inputSizeFlag = &cli.IntFlag{
+		Name: "input-size", Category: catModel,
+		Usage: "image side in pixels for models with dynamic height and width (default 224)",
+	}
+	embeddingOutputFlag = &cli.StringFlag{
+		Name: "embedding-output", Category: catModel,
+		Usage: "name of the embedding tensor, instead of discovering the pooled features",
+	}
+	resizeFlag = &cli.StringFlag{
+		Name: "resize", Category: catModel,
+		Usage: "stretch (whole image to the input size, as the Keras tutorial) or crop (shorter side to 256/224 of it, centre crop, as torchvision); default: the catalogue's, else stretch",
+	}
+	filterFlag = &cli.StringFlag{
+		Name: "filter", Category: catModel, Value: "bilinear",
+		Usage: "resampling filter: bilinear (antialiased on downscale) or nearest (Keras load_img's default)",
+	}
+	modelsDirFlag = &cli.StringFlag{
+		Name: "models-dir", Category: catModel, EnvVars: envVars("models-dir"),
+		Usage: "where pulled models live (default: <user cache dir>/transfer/models)",
+	}
+
+	deviceFlag = &cli.StringFlag{
+		Name: "device", Category: catRuntime, Value: "cpu", EnvVars: envVars("device"),
+		Usage: "cpu, or cuda[:N] for the CUDA execution provider (needs the GPU build of ONNX Runtime; never falls back to the CPU)",
+	}
+	threadsFlag = &cli.IntFlag{
+		Name: "threads", Category: catRuntime,
+		Usage: "ONNX Runtime intra-op threads on the CPU (default: one per core)",
+	}
+	ortLibFlag = &cli.StringFlag{
+		Name: "ort-lib", Category: catRuntime,
+		Usage: "ONNX Runtime shared library (default: $ONNXRUNTIME_LIB, then the per-user cache filled by scripts/install-onnxruntime.sh, then the system's library path)",
+	}
+)
+
+// backboneFlags are the flags of every command that runs a backbone.
+func backboneFlags() []cli.Flag {
+	return []cli.Flag{modelFlag, preprocessFlag, layoutFlag, inputSizeFlag, embeddingOutputFlag,
+		resizeFlag, filterFlag, modelsDirFlag, deviceFlag, threadsFlag, ortLibFlag}
+}

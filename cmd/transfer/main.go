@@ -1,0 +1,54 @@
+// Command transfer does transfer learning on images: a frozen ONNX backbone
+// turns each image into an embedding once, the embeddings are cached, and
+// small softmax heads are trained on them in pure Go.
+//
+// Run `transfer --help` for the commands and `transfer COMMAND --help` for
+// each command's flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the process exit code. It is
+// main without os.Exit, so that deferred Destroy calls in the commands run
+// and tests can call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "transfer: %v\n", err)
+	return exitCode(err)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "transfer",
+		Usage:     "transfer learning on images with a frozen ONNX backbone and a pure-Go head",
+		UsageText: "transfer COMMAND [flags] [arguments]",
+		Description: "Embeddings are computed once per image and model and kept in a cache " +
+			"(.transfer/cache.db by default), so that every later experiment on the same images runs without inference.",
+		Writer:                 stdout,
+		ErrWriter:              stderr,
+		HideHelpCommand:        true,
+		UseShortOptionHandling: true,
+		Suggest:                true,
+		ExitErrHandler:         func(*cli.Context, error) {}, // run maps errors to exit codes
+		Commands:               commands(),
+	}
+}
