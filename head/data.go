@@ -1,0 +1,97 @@
+package head
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Data is a labelled set of embeddings.
+type Data struct {
+	// X holds one embedding per row, N×D.
+	X *mat.Dense
+	// Y holds the class of each row, in [0, Classes).
+	Y []int
+	// Classes is the number of classes, which may exceed the largest label
+	// present (a subset can miss a class).
+	Classes int
+}
+
+// NewData builds a Data from float32 embeddings (as backbones and caches
+// give them), converting once to the float64 that training uses.
+func NewData(emb [][]float32, y []int, classes int) (Data, error) {
+	if len(emb) != len(y) {
+		return Data{}, fmt.Errorf("head: %d embeddings but %d labels", len(emb), len(y))
+	}
+	if len(emb) == 0 {
+		return Data{}, fmt.Errorf("head: no embeddings")
+	}
+	d := len(emb[0])
+	x := mat.NewDense(len(emb), d, nil)
+	raw := x.RawMatrix()
+	for i, e := range emb {
+		if len(e) != d {
+			return Data{}, fmt.Errorf("head: embedding %d has %d values, the first has %d", i, len(e), d)
+		}
+		row := raw.Data[i*raw.Stride : i*raw.Stride+d]
+		for j, v := range e {
+			row[j] = float64(v)
+		}
+	}
+	data := Data{X: x, Y: append([]int(nil), y...), Classes: classes}
+	return data, data.Validate()
+}
+
+// Len returns N.
+func (d Data) Len() int { return len(d.Y) }
+
+// Dim returns D.
+func (d Data) Dim() int { _, c := d.X.Dims(); return c }
+
+// Validate checks shapes, labels and values.
+func (d Data) Validate() error {
+	if d.X == nil {
+		return fmt.Errorf("head: data has no embeddings")
+	}
+	n, _ := d.X.Dims()
+	if n != len(d.Y) {
+		return fmt.Errorf("head: %d embeddings but %d labels", n, len(d.Y))
+	}
+	if d.Classes < 1 {
+		return fmt.Errorf("head: %d classes", d.Classes)
+	}
+	for i, y := range d.Y {
+		if y < 0 || y >= d.Classes {
+			return fmt.Errorf("head: label %d of row %d is outside [0, %d)", y, i, d.Classes)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if !finite(d.X.RawRowView(i)) {
+			return fmt.Errorf("head: embedding %d has a NaN or infinite value", i)
+		}
+	}
+	return nil
+}
+
+// Subset returns the rows idx, in that order, as a new Data.
+func (d Data) Subset(idx []int) Data {
+	x := mat.NewDense(max(len(idx), 1), d.Dim(), nil)
+	y := make([]int, len(idx))
+	for k, i := range idx {
+		copy(x.RawRowView(k), d.X.RawRowView(i))
+		y[k] = d.Y[i]
+	}
+	if len(idx) == 0 {
+		return Data{X: nil, Y: y, Classes: d.Classes}
+	}
+	return Data{X: x, Y: y, Classes: d.Classes}
+}
+
+// Counts returns the number of rows of each class.
+func (d Data) Counts() []int {
+	c := make([]int, d.Classes)
+	for _, y := range d.Y {
+		c[y]++
+	}
+	return c
+}

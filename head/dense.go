@@ -1,0 +1,108 @@
+package head
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Dense is a dense layer with a softmax output.
+type Dense struct {
+	// W is the kernel, D×C.
+	W *mat.Dense
+	// B is the bias, length C.
+	B []float64
+}
+
+// NewDense returns a layer of d inputs and c outputs with Glorot-uniform
+// kernel and zero bias, drawn from rng.
+func NewDense(d, c int, rng *rand.Rand) *Dense {
+	if d <= 0 || c <= 0 {
+		panic(fmt.Sprintf("head: NewDense(%d, %d): dimensions must be positive", d, c))
+	}
+	limit := math.Sqrt(6 / float64(d+c))
+	w := make([]float64, d*c)
+	for i := range w {
+		w[i] = (rng.Float64()*2 - 1) * limit
+	}
+	return &Dense{W: mat.NewDense(d, c, w), B: make([]float64, c)}
+}
+
+// Inputs returns D, the embedding dimension.
+func (l *Dense) Inputs() int { r, _ := l.W.Dims(); return r }
+
+// Classes returns C, the number of outputs.
+func (l *Dense) Classes() int { _, c := l.W.Dims(); return c }
+
+// Clone returns a deep copy.
+func (l *Dense) Clone() *Dense {
+	return &Dense{W: mat.DenseCopyOf(l.W), B: append([]float64(nil), l.B...)}
+}
+
+// logits writes x·W + b into z. x is n×D and z n×C, both row-major blocks.
+func (l *Dense) logits(z, x blas64.General) {
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, x, l.W.RawMatrix(), 0, z)
+	for i := 0; i < z.Rows; i++ {
+		row := z.Data[i*z.Stride : i*z.Stride+z.Cols]
+		for j, b := range l.B {
+			row[j] += b
+		}
+	}
+}
+
+// Predict returns the class probabilities for the rows of x (n×D) as an n×C
+// matrix. If dst is non-nil and n×C it is reused.
+func (l *Dense) Predict(dst *mat.Dense, x mat.Matrix) *mat.Dense {
+	n, d := x.Dims()
+	if d != l.Inputs() {
+		panic(fmt.Sprintf("head: Predict: embeddings have %d values, the head takes %d", d, l.Inputs()))
+	}
+	c := l.Classes()
+	if dst == nil {
+		dst = mat.NewDense(n, c, nil)
+	} else if r, cc := dst.Dims(); r != n || cc != c {
+		panic(mat.ErrShape)
+	}
+	xd := mat.DenseCopyOf(x)
+	l.logits(dst.RawMatrix(), xd.RawMatrix())
+	for i := 0; i < n; i++ {
+		softmaxRow(dst.RawRowView(i))
+	}
+	return dst
+}
+
+// softmaxRow replaces logits by probabilities and returns log Σ exp(logits).
+func softmaxRow(z []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range z {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float64
+	for j, v := range z {
+		e := math.Exp(v - m)
+		z[j] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for j := range z {
+		z[j] *= inv
+	}
+	return m + math.Log(sum)
+}
+
+// argmax returns the index of the largest value, the first one on ties.
+func argmax(v []float64) int {
+	best := 0
+	for j, x := range v {
+		if x > v[best] {
+			best = j
+		}
+	}
+	return best
+}

@@ -1,0 +1,166 @@
+package head
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+)
+
+// batchLoss is the loss Train minimises for one batch, computed directly.
+func batchLoss(l *Dense, x *mat.Dense, y []int, cw []float64, l2 float64) float64 {
+	n, _ := x.Dims()
+	var sum float64
+	for i := 0; i < n; i++ {
+		z := make([]float64, l.Classes())
+		for j := range z {
+			z[j] = l.B[j] + mat.Dot(x.RowView(i), l.W.ColView(j))
+		}
+		m := floats.Max(z)
+		var s float64
+		for _, v := range z {
+			s += math.Exp(v - m)
+		}
+		w := 1.0
+		if cw != nil {
+			w = cw[y[i]]
+		}
+		sum += w * (m + math.Log(s) - z[y[i]])
+	}
+	return sum/float64(n) + l2*sumSquares(l.W.RawMatrix().Data)
+}
+
+// TestGradientsMatchFiniteDifferences checks the analytic gradient of the
+// training step (cross-entropy, class weights, L2) against central
+// differences of the loss.
+func TestGradientsMatchFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, d, c = 5, 4, 3
+	x := mat.NewDense(n, d, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			x.Set(i, j, rng.NormFloat64())
+		}
+	}
+	y := []int{0, 2, 1, 2, 2}
+	cw := []float64{1.5, 0.5, 2}
+	const l2 = 0.01
+	l := NewDense(d, c, rng)
+	for j := range l.B {
+		l.B[j] = rng.NormFloat64() * 0.1
+	}
+
+	// Analytic gradient, exactly as trainer.step computes it.
+	tr := newTrainer(l.Clone(), Data{X: x, Y: y, Classes: c}, Options{BatchSize: n, L2: l2, ClassWeights: cw, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7})
+	idx := []int{0, 1, 2, 3, 4}
+	xg := blas64.General{Rows: n, Cols: d, Stride: d, Data: append([]float64(nil), x.RawMatrix().Data...)}
+	z := blas64.General{Rows: n, Cols: c, Stride: c, Data: make([]float64, n*c)}
+	tr.layer.logits(z, xg)
+	crossEntropy(z.Data, c, y, cw)
+	gw := mat.NewDense(d, c, nil)
+	gw.Mul(x.T(), mat.NewDense(n, c, z.Data))
+	gw.Add(gw, scaled(2*l2, l.W))
+	gb := make([]float64, c)
+	for r := 0; r < n; r++ {
+		floats.Add(gb, z.Data[r*c:(r+1)*c])
+	}
+	_ = idx
+
+	const h = 1e-6
+	check := func(name string, p *float64, analytic float64) {
+		old := *p
+		*p = old + h
+		up := batchLoss(l, x, y, cw, l2)
+		*p = old - h
+		down := batchLoss(l, x, y, cw, l2)
+		*p = old
+		num := (up - down) / (2 * h)
+		if math.Abs(num-analytic) > 1e-7*math.Max(1, math.Abs(num)) {
+			t.Errorf("%s: analytic %.10f, finite difference %.10f", name, analytic, num)
+		}
+	}
+	raw := l.W.RawMatrix()
+	for i := 0; i < d; i++ {
+		for j := 0; j < c; j++ {
+			check("W", &raw.Data[i*raw.Stride+j], gw.At(i, j))
+		}
+	}
+	for j := 0; j < c; j++ {
+		check("b", &l.B[j], gb[j])
+	}
+}
+
+func scaled(a float64, m *mat.Dense) *mat.Dense {
+	var s mat.Dense
+	s.Scale(a, m)
+	return &s
+}
+
+// TestAdamStepsByHand pins two Adam updates to values worked out by hand
+// with Keras' formulas.
+func TestAdamStepsByHand(t *testing.T) {
+	p := []float64{0.5, -1}
+	a := NewAdam(0.001, 0.9, 0.999, 1e-7, 2)
+	// Step 1, g = (0.2, 0): m = (0.02, 0), v = (4e-5, 0),
+	// alpha = 0.001·sqrt(1-0.999)/(1-0.9) = 3.16227766e-4,
+	// Δ = alpha·0.02/(sqrt(4e-5)+1e-7) = 9.99984189e-4; the zero gradient
+	// leaves the second parameter alone.
+	a.Step([][]float64{p}, [][]float64{{0.2, 0}})
+	want := []float64{0.5 - 9.999841890e-4, -1}
+	if !floats.EqualApprox(p, want, 1e-12) {
+		t.Fatalf("after step 1: %v, want %v", p, want)
+	}
+	// Step 2, g = (-0.1, 1): m = (0.008, 0.1), v = (4.996e-5, 1e-3),
+	// alpha = 0.001·sqrt(1-0.999²)/(1-0.9²) = 2.353167253e-4,
+	// Δ1 = alpha·0.008/(sqrt(4.996e-5)+1e-7) = 2.663332716e-4,
+	// Δ2 = alpha·0.1/(sqrt(1e-3)+1e-7) = 7.441344704e-4.
+	a.Step([][]float64{p}, [][]float64{{-0.1, 1}})
+	want = []float64{0.5 - 9.999841890e-4 - 2.663332716e-4, -1 - 7.441344704e-4}
+	if !floats.EqualApprox(p, want, 1e-11) {
+		t.Fatalf("after step 2: %.12f, want %.12f", p, want)
+	}
+	if a.Steps() != 2 {
+		t.Errorf("Steps() = %d", a.Steps())
+	}
+}
+
+func TestCrossEntropyExtremeLogits(t *testing.T) {
+	z := []float64{1000, -1000, 0, -1000, 1000, 0}
+	loss, correct := crossEntropy(z, 3, []int{1, 1}, nil)
+	// Sample 0: log(e^1000 + e^-1000 + 1) - (-1000) = 2000 exactly in
+	// float64; sample 1 is predicted right with loss ~0.
+	if loss != 2000 || correct != 1 {
+		t.Fatalf("loss %v correct %d, want 2000 and 1", loss, correct)
+	}
+	if !finite(z) {
+		t.Fatalf("gradient not finite: %v", z)
+	}
+	// Gradient rows: (p - onehot)/2.
+	want := []float64{0.5, -0.5, 0, 0, 0, 0}
+	if !floats.EqualApprox(z, want, 1e-12) {
+		t.Errorf("gradient %v, want %v", z, want)
+	}
+}
+
+func TestGlorotInit(t *testing.T) {
+	l := NewDense(1280, 2, rand.New(rand.NewPCG(1, 2)))
+	limit := math.Sqrt(6.0 / 1282)
+	w := l.W.RawMatrix().Data
+	var sq float64
+	for _, v := range w {
+		if math.Abs(v) > limit {
+			t.Fatalf("weight %v outside ±%v", v, limit)
+		}
+		sq += v * v
+	}
+	// U(-l, l) has variance l²/3 = 2/(D+C).
+	if got, want := sq/float64(len(w)), 2.0/1282; math.Abs(got-want) > 0.05*want {
+		t.Errorf("weight variance %v, want %v", got, want)
+	}
+	if floats.Sum(l.B) != 0 {
+		t.Errorf("bias %v, want zeros", l.B)
+	}
+}

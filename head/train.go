@@ -1,0 +1,263 @@
+package head
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// Options configure Train. DefaultOptions returns Keras' defaults.
+type Options struct {
+	// Epochs is the number of passes over the training data.
+	Epochs int
+	// BatchSize is the mini-batch size; the last batch of an epoch holds
+	// the remainder.
+	BatchSize int
+	// LearningRate, Beta1, Beta2 and Epsilon configure Adam.
+	LearningRate, Beta1, Beta2, Epsilon float64
+	// L2 adds L2·ΣW² to the loss (Keras' kernel_regularizer=l2(L2)).
+	L2 float64
+	// ClassWeights multiplies each sample's loss by the weight of its
+	// class (Keras' class_weight); nil weighs all classes 1.
+	ClassWeights []float64
+	// Balanced, when ClassWeights is nil, weighs classes by
+	// BalancedClassWeights of the training data.
+	Balanced bool
+	// Patience enables early stopping on val_loss: training stops after
+	// Patience epochs without improvement and the best epoch's weights are
+	// restored, as Keras' EarlyStopping(patience=Patience,
+	// restore_best_weights=True). 0 disables it; it needs validation data.
+	Patience int
+	// Seed drives the initial weights and the shuffles.
+	Seed uint64
+	// OnEpoch, if set, is called after each epoch (for logging).
+	OnEpoch func(Epoch)
+}
+
+// DefaultOptions returns Keras' defaults: Adam(0.001, 0.9, 0.999, 1e-7),
+// batches of 32, and the tutorial's 20 epochs.
+func DefaultOptions() Options {
+	return Options{Epochs: 20, BatchSize: 32, LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, Seed: 1}
+}
+
+// Epoch holds one epoch's metrics.
+type Epoch struct {
+	Epoch    int     `json:"epoch"` // from 1
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	// Validation metrics; valid when HasVal.
+	ValLoss     float64 `json:"val_loss,omitempty"`
+	ValAccuracy float64 `json:"val_accuracy,omitempty"`
+	HasVal      bool    `json:"has_val,omitempty"`
+}
+
+// String formats the epoch as Keras' fit(verbose=2) does, without timings.
+func (e Epoch) String() string {
+	s := fmt.Sprintf("loss: %.4f - accuracy: %.4f", e.Loss, e.Accuracy)
+	if e.HasVal {
+		s += fmt.Sprintf(" - val_loss: %.4f - val_accuracy: %.4f", e.ValLoss, e.ValAccuracy)
+	}
+	return s
+}
+
+// History is the record of a training run.
+type History struct {
+	Epochs []Epoch `json:"epochs"`
+	// StoppedEarly is set when early stopping ended the run; BestEpoch is
+	// then the epoch whose weights were restored.
+	StoppedEarly bool `json:"stopped_early,omitempty"`
+	BestEpoch    int  `json:"best_epoch,omitempty"`
+}
+
+// Last returns the final epoch's metrics.
+func (h History) Last() Epoch {
+	if len(h.Epochs) == 0 {
+		return Epoch{}
+	}
+	return h.Epochs[len(h.Epochs)-1]
+}
+
+// BalancedClassWeights returns n/(C·n_c) for each class c, scikit-learn's
+// "balanced" weights, so that every class contributes equally to the loss.
+// Classes absent from y get weight 0.
+func BalancedClassWeights(y []int, classes int) []float64 {
+	counts := make([]int, classes)
+	for _, c := range y {
+		counts[c]++
+	}
+	w := make([]float64, classes)
+	for c, n := range counts {
+		if n > 0 {
+			w[c] = float64(len(y)) / float64(classes*n)
+		}
+	}
+	return w
+}
+
+// Train fits a fresh head to train and returns it with its history. With
+// val, each epoch also reports validation loss and accuracy. Train stops
+// early, returning ctx's error, when ctx is cancelled.
+func Train(ctx context.Context, train Data, val *Data, opts Options) (*Dense, History, error) {
+	if err := checkOptions(train, val, opts); err != nil {
+		return nil, History{}, err
+	}
+	if opts.ClassWeights == nil && opts.Balanced {
+		opts.ClassWeights = BalancedClassWeights(train.Y, train.Classes)
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
+	layer := NewDense(train.Dim(), train.Classes, rng)
+	t := newTrainer(layer, train, opts)
+	var hist History
+	var best *Dense
+	bestLoss, wait := math.Inf(1), 0
+	for epoch := 1; epoch <= opts.Epochs; epoch++ {
+		if err := ctx.Err(); err != nil {
+			return nil, hist, err
+		}
+		e := t.epoch(rng)
+		e.Epoch = epoch
+		if val != nil {
+			m := Evaluate(layer, *val)
+			e.ValLoss = m.Loss + opts.L2*sumSquares(layer.W.RawMatrix().Data)
+			e.ValAccuracy, e.HasVal = m.Accuracy, true
+		}
+		if !finite([]float64{e.Loss}) {
+			return nil, hist, fmt.Errorf("head: training diverged at epoch %d (loss %v); lower the learning rate", epoch, e.Loss)
+		}
+		hist.Epochs = append(hist.Epochs, e)
+		if opts.OnEpoch != nil {
+			opts.OnEpoch(e)
+		}
+		if opts.Patience > 0 {
+			if e.ValLoss < bestLoss {
+				bestLoss, wait, best, hist.BestEpoch = e.ValLoss, 0, layer.Clone(), epoch
+			} else if wait++; wait >= opts.Patience && epoch > 1 {
+				hist.StoppedEarly = true
+				return best, hist, nil
+			}
+		}
+	}
+	return layer, hist, nil
+}
+
+func checkOptions(train Data, val *Data, opts Options) error {
+	if err := train.Validate(); err != nil {
+		return err
+	}
+	if val != nil {
+		if err := val.Validate(); err != nil {
+			return fmt.Errorf("validation data: %w", err)
+		}
+		if val.Dim() != train.Dim() || val.Classes != train.Classes {
+			return fmt.Errorf("head: validation data has %d-d embeddings and %d classes, training data %d and %d", val.Dim(), val.Classes, train.Dim(), train.Classes)
+		}
+	}
+	switch {
+	case opts.Epochs < 1:
+		return errors.New("head: epochs must be at least 1")
+	case opts.BatchSize < 1:
+		return errors.New("head: batch size must be at least 1")
+	case !(opts.LearningRate > 0):
+		return errors.New("head: learning rate must be positive")
+	case opts.L2 < 0:
+		return errors.New("head: l2 must not be negative")
+	case opts.Patience > 0 && val == nil:
+		return errors.New("head: early stopping watches val_loss and needs validation data")
+	case opts.ClassWeights != nil && len(opts.ClassWeights) != train.Classes:
+		return fmt.Errorf("head: %d class weights for %d classes", len(opts.ClassWeights), train.Classes)
+	}
+	return nil
+}
+
+// trainer holds the buffers of one training run, allocated once: the batch's
+// embeddings, its logits (then gradients), and the parameter gradients.
+type trainer struct {
+	layer *Dense
+	data  Data
+	opts  Options
+	adam  *Adam
+	order []int
+	xb    []float64 // BatchSize×D
+	zb    []float64 // BatchSize×C
+	yb    []int
+	gW    []float64 // D×C
+	gB    []float64 // C
+	// params and grads list the blocks for Adam, built once.
+	params, grads [][]float64
+}
+
+func newTrainer(layer *Dense, data Data, opts Options) *trainer {
+	d, c := layer.Inputs(), layer.Classes()
+	bs := min(opts.BatchSize, data.Len())
+	t := &trainer{
+		layer: layer, data: data, opts: opts,
+		adam:  NewAdam(opts.LearningRate, opts.Beta1, opts.Beta2, opts.Epsilon, d*c, c),
+		order: make([]int, data.Len()),
+		xb:    make([]float64, bs*d),
+		zb:    make([]float64, bs*c),
+		yb:    make([]int, bs),
+		gW:    make([]float64, d*c),
+		gB:    make([]float64, c),
+	}
+	for i := range t.order {
+		t.order[i] = i
+	}
+	t.params = [][]float64{layer.W.RawMatrix().Data, layer.B}
+	t.grads = [][]float64{t.gW, t.gB}
+	return t
+}
+
+// epoch runs one shuffled pass and returns its running-average metrics.
+func (t *trainer) epoch(rng *rand.Rand) Epoch {
+	rng.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
+	n := len(t.order)
+	var lossSum float64
+	var correct int
+	for start := 0; start < n; start += len(t.yb) {
+		idx := t.order[start:min(start+len(t.yb), n)]
+		l, c := t.step(idx)
+		lossSum += l * float64(len(idx))
+		correct += c
+	}
+	return Epoch{Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n)}
+}
+
+// step trains on the rows idx and returns the batch's loss (mean, plus the
+// L2 term) and correct count, both from before the update.
+func (t *trainer) step(idx []int) (float64, int) {
+	w := t.layer.W.RawMatrix()
+	d, c, bs := w.Rows, w.Cols, len(idx)
+	src := t.data.X.RawMatrix()
+	for k, i := range idx {
+		copy(t.xb[k*d:(k+1)*d], src.Data[i*src.Stride:i*src.Stride+d])
+		t.yb[k] = t.data.Y[i]
+	}
+	x := blas64.General{Rows: bs, Cols: d, Stride: d, Data: t.xb[:bs*d]}
+	z := blas64.General{Rows: bs, Cols: c, Stride: c, Data: t.zb[:bs*c]}
+	t.layer.logits(z, x)
+	lossSum, correct := crossEntropy(z.Data, c, t.yb[:bs], t.opts.ClassWeights)
+	loss := lossSum / float64(bs)
+
+	// dW = xᵀ·dZ (+ 2·L2·W); db = Σ_rows dZ.
+	gw := blas64.General{Rows: d, Cols: c, Stride: c, Data: t.gW}
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, x, z, 0, gw)
+	if l2 := t.opts.L2; l2 > 0 {
+		loss += l2 * sumSquares(w.Data)
+		for i, v := range w.Data {
+			t.gW[i] += 2 * l2 * v
+		}
+	}
+	clear(t.gB)
+	for r := 0; r < bs; r++ {
+		for j, g := range z.Data[r*c : (r+1)*c] {
+			t.gB[j] += g
+		}
+	}
+	t.adam.Step(t.params, t.grads)
+	return loss, correct
+}
