@@ -1,0 +1,365 @@
+package dataset
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// Cache schema identity. A cache written with a newer schema is refused,
+// never migrated downwards or overwritten.
+const (
+	cacheApp           = "transfer-embedding-cache"
+	CacheSchemaVersion = 1
+)
+
+// ErrNotCache reports a file that is not a transfer cache.
+var ErrNotCache = errors.New("not a transfer embedding cache")
+
+// ErrCacheTooNew reports a cache written by a newer transfer.
+var ErrCacheTooNew = errors.New("cache written by a newer transfer")
+
+// busyTimeout is how long a writer waits for another process's transaction
+// before giving up; batches commit in milliseconds, so a long wait means a
+// stuck peer.
+const busyTimeout = 60 * time.Second
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS backbones (
+	fingerprint      TEXT PRIMARY KEY,
+	model            TEXT NOT NULL,
+	model_sha256     TEXT NOT NULL,
+	embedding_tensor TEXT NOT NULL,
+	preprocess       TEXT NOT NULL,
+	layout           TEXT NOT NULL,
+	input_size       TEXT NOT NULL,
+	dim              INTEGER NOT NULL,
+	first_seen       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS embeddings (
+	fingerprint  TEXT NOT NULL,
+	image_sha256 TEXT NOT NULL,
+	resize       TEXT NOT NULL,
+	dim          INTEGER NOT NULL,
+	vector       BLOB NOT NULL,
+	logits       BLOB,
+	computed_at  TEXT NOT NULL,
+	PRIMARY KEY (fingerprint, image_sha256, resize)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS paths (
+	path         TEXT PRIMARY KEY,
+	image_sha256 TEXT NOT NULL,
+	size         INTEGER NOT NULL,
+	mtime_ns     INTEGER NOT NULL,
+	label        TEXT NOT NULL DEFAULT '',
+	seen_at      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS paths_by_image ON paths (image_sha256);
+`
+
+// Cache is an embedding cache in one SQLite file. It is safe for concurrent
+// use by several goroutines and by several processes.
+type Cache struct {
+	db   *sql.DB
+	path string
+
+	getStmt, hashStmt *sql.Stmt
+}
+
+// OpenCache opens the cache at path, creating it (and its folder) when it does
+// not exist. An existing file must be a transfer cache of this or an older
+// schema version; anything else is refused untouched, with ErrNotCache or
+// ErrCacheTooNew.
+func OpenCache(path string) (*Cache, error) {
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return nil, fmt.Errorf("cache %s is a directory; --cache takes a file path such as .transfer/cache.db", path)
+		}
+		if st.Size() > 0 {
+			if err := checkExisting(path); err != nil {
+				return nil, err
+			}
+		}
+	} else if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("cache %s: %w", path, err)
+		}
+	} else {
+		return nil, fmt.Errorf("cache %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", path, err)
+	}
+	c := &Cache{db: db, path: path}
+	if err := c.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+	}
+	return c, nil
+}
+
+// dsn builds the driver's connection string: WAL journal so readers never
+// block the writer, synchronous=NORMAL (a committed batch survives a crash of
+// the process; only a power cut can lose the last ones), a busy timeout so
+// concurrent processes queue instead of failing, and BEGIN IMMEDIATE so a
+// transaction takes the write lock up front and cannot deadlock on upgrade.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_txlock", "immediate")
+	}
+	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout.Milliseconds())))
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// checkExisting opens path read-only and checks it is a cache of a schema
+// this version reads, before anything could write to it.
+func checkExisting(path string) error {
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", path, err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&n)
+	if err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			return fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+		}
+		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+	}
+	var app, version string
+	if n == 1 {
+		db.QueryRow(`SELECT value FROM meta WHERE key = 'app'`).Scan(&app)
+		db.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&version)
+	}
+	if app != cacheApp {
+		var tables int
+		db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables)
+		if tables == 0 {
+			return nil // an empty database: safe to initialise
+		}
+		return fmt.Errorf("cache %s: %w (an SQLite database of something else); it was left untouched: pass another --cache path", path, ErrNotCache)
+	}
+	v, err := strconv.Atoi(version)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w: schema version %q", path, ErrNotCache, version)
+	}
+	if v > CacheSchemaVersion {
+		return fmt.Errorf("cache %s: %w (schema %d; this transfer reads up to %d): upgrade transfer or pass another --cache path", path, ErrCacheTooNew, v, CacheSchemaVersion)
+	}
+	return nil
+}
+
+func describeSQLiteError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") || strings.Contains(msg, "unable to open"):
+		return fmt.Errorf("%w (is the cache's folder writable?)", err)
+	case strings.Contains(msg, "full"):
+		return fmt.Errorf("%w (the disk is full: free space, or put the cache elsewhere with --cache)", err)
+	}
+	return err
+}
+
+func (c *Cache) init() error {
+	if _, err := c.db.Exec(schema); err != nil {
+		return err
+	}
+	if _, err := c.db.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?), ('schema_version', ?), ('created', ?)`,
+		cacheApp, strconv.Itoa(CacheSchemaVersion), now()); err != nil {
+		return err
+	}
+	var err error
+	if c.getStmt, err = c.db.Prepare(`SELECT dim, vector, logits FROM embeddings WHERE fingerprint = ? AND image_sha256 = ? AND resize = ?`); err != nil {
+		return err
+	}
+	if c.hashStmt, err = c.db.Prepare(`SELECT image_sha256 FROM paths WHERE path = ? AND size = ? AND mtime_ns = ?`); err != nil {
+		return err
+	}
+	return nil
+}
+
+// now is the time stamp of records: UTC with fixed-width nanoseconds, so
+// that text order is time order.
+func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// Path returns the cache file's path.
+func (c *Cache) Path() string { return c.path }
+
+// Close closes the database. Committed batches are durable before it.
+func (c *Cache) Close() error {
+	if c.getStmt != nil {
+		c.getStmt.Close()
+	}
+	if c.hashStmt != nil {
+		c.hashStmt.Close()
+	}
+	return c.db.Close()
+}
+
+// Backbone describes a backbone whose embeddings the cache holds.
+type Backbone struct {
+	Fingerprint     string
+	Model           string
+	ModelSHA256     string
+	EmbeddingTensor string
+	Preprocess      string
+	Layout          string
+	InputSize       string
+	Dim             int
+}
+
+// AddBackbone records b, keeping the first record of a fingerprint.
+func (c *Cache) AddBackbone(b Backbone) error {
+	_, err := c.db.Exec(`INSERT OR IGNORE INTO backbones VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.Fingerprint, b.Model, b.ModelSHA256, b.EmbeddingTensor, b.Preprocess, b.Layout, b.InputSize, b.Dim, now())
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	return nil
+}
+
+// Key selects the embeddings of one backbone and resize specification.
+type Key struct {
+	Fingerprint string
+	Resize      string
+}
+
+// Entry is a cached embedding.
+type Entry struct {
+	Vector []float32
+	// Logits is the model's original output, when it was kept.
+	Logits []float32
+}
+
+// Get returns the embedding of the image with digest sha under k.
+func (c *Cache) Get(ctx context.Context, k Key, sha string) (Entry, bool, error) {
+	var dim int
+	var vec, logits []byte
+	err := c.getStmt.QueryRowContext(ctx, k.Fingerprint, sha, k.Resize).Scan(&dim, &vec, &logits)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	e := Entry{Vector: decodeVector(vec)}
+	if len(e.Vector) != dim {
+		return Entry{}, false, fmt.Errorf("cache %s: entry %s has %d values, recorded dimension %d (run transfer cache check)", c.path, sha, len(e.Vector), dim)
+	}
+	if logits != nil {
+		e.Logits = decodeVector(logits)
+	}
+	return e, true, nil
+}
+
+// KnownHash returns the digest recorded for the file at path when its size
+// and modification time still match, so unchanged files are not read again.
+func (c *Cache) KnownHash(ctx context.Context, path string, size, mtimeNS int64) (string, bool, error) {
+	var sha string
+	err := c.hashStmt.QueryRowContext(ctx, path, size, mtimeNS).Scan(&sha)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	return sha, true, nil
+}
+
+// Row is one image's record for Put. Vector may be nil for an image whose
+// embedding was already cached and whose path record alone changed.
+type Row struct {
+	SHA256  string
+	Path    string
+	Size    int64
+	MtimeNS int64
+	Label   string
+	Vector  []float32
+	Logits  []float32
+}
+
+// Put stores rows in one transaction: all of them or, on error, none.
+func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	defer tx.Rollback()
+	emb, err := tx.PrepareContext(ctx, `INSERT INTO embeddings (fingerprint, image_sha256, resize, dim, vector, logits, computed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO UPDATE SET logits = coalesce(embeddings.logits, excluded.logits)`)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	defer emb.Close()
+	pth, err := tx.PrepareContext(ctx, `INSERT INTO paths (path, image_sha256, size, mtime_ns, label, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET image_sha256 = excluded.image_sha256, size = excluded.size, mtime_ns = excluded.mtime_ns,
+			label = CASE WHEN excluded.label = '' THEN paths.label ELSE excluded.label END, seen_at = excluded.seen_at`)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	defer pth.Close()
+	t := now()
+	for _, r := range rows {
+		if r.Vector != nil {
+			var logits []byte
+			if r.Logits != nil {
+				logits = encodeVector(r.Logits)
+			}
+			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, k.Resize, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
+				return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+			}
+		}
+		if r.Path != "" {
+			if _, err := pth.ExecContext(ctx, r.Path, r.SHA256, r.Size, r.MtimeNS, r.Label, t); err != nil {
+				return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	return nil
+}
+
+// encodeVector stores float32 values little-endian, 4 bytes each.
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func decodeVector(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}

@@ -1,0 +1,411 @@
+package dataset
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/transfer-go/transfer/backbone"
+)
+
+// Embedder runs a backbone on batches of preprocessed images.
+// *backbone.Backbone implements it.
+type Embedder interface {
+	Info() backbone.Info
+	// InputBuffer returns memory to fill with n images; passing it to Run
+	// saves a copy.
+	InputBuffer(n int) ([]float32, error)
+	Run(ctx context.Context, batch []float32) (*backbone.Result, error)
+}
+
+// ExtractOptions configure Extract.
+type ExtractOptions struct {
+	// Batch is the number of images per inference call (default 32).
+	Batch int
+	// Workers is the number of decoding goroutines (default: one per core).
+	Workers int
+	// Resizer brings images to the backbone's input size; its Spec is part
+	// of the cache key.
+	Resizer Resizer
+	Decode  DecodeOptions
+	// KeepLogits stores the model's original output beside each embedding
+	// (for checks against the model's own classes); cached rows without it
+	// are recomputed.
+	KeepLogits bool
+	// Collect keeps every vector in the result, for training or prediction;
+	// without it Extract holds only the batch in flight.
+	Collect bool
+	// Abort, when done, stops inference at once. Cancelling Extract's ctx
+	// instead lets the batch in flight finish and be committed.
+	Abort context.Context
+	// Progress, if set, is called from one goroutine as images complete.
+	Progress func(Progress)
+	// Model names the backbone in the cache's records.
+	Model string
+}
+
+// Progress counts the images of an extraction.
+type Progress struct {
+	Total, Embedded, Cached, Failed int
+	Elapsed                         time.Duration
+}
+
+// Done returns the number of images finished either way.
+func (p Progress) Done() int { return p.Embedded + p.Cached + p.Failed }
+
+// Failure is an image that could not be embedded.
+type Failure struct {
+	Index int
+	Path  string
+	Err   error
+}
+
+// Extraction is the outcome of Extract.
+type Extraction struct {
+	Progress
+	// Vectors and Logits hold, per item of the set, its embedding and (when
+	// kept) its logits; nil for failed items or without Collect.
+	Vectors [][]float32
+	Logits  [][]float32
+	// Failures lists failed items in set order.
+	Failures []Failure
+}
+
+// Summary is the one-line account: "38 embedded, 2 from cache, 0 failed".
+func (x *Extraction) Summary() string {
+	return fmt.Sprintf("%d embedded, %d from cache, %d failed", x.Embedded, x.Cached, x.Failed)
+}
+
+// CacheKey returns the key under which emb's embeddings of images resized by
+// r are cached.
+func CacheKey(info backbone.Info, r Resizer) Key {
+	return Key{Fingerprint: info.Fingerprint, Resize: r.Spec()}
+}
+
+// event is what a worker reports about one item.
+type event struct {
+	idx    int
+	row    Row       // hash, path record; Vector set for a cache hit
+	logits []float32 // cached logits, on a hit
+	hit    bool
+	pathUp bool      // the path record is new or stale
+	tensor []float32 // the preprocessed image, on a miss
+	err    error
+}
+
+// Extract computes the embedding of every item of set that cache lacks and
+// stores it, reusing cached ones. Images run through a pool of decoding
+// workers into batched inference, while a writer commits each batch in its
+// own transaction, so the three overlap. Images that cannot be read or
+// decoded are reported in Failures and skipped; the run goes on.
+//
+// When ctx is cancelled, Extract lets the batch in flight finish, commits it,
+// and returns what it has with ctx's error.
+func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts ExtractOptions) (*Extraction, error) {
+	info := emb.Info()
+	if opts.Batch <= 0 {
+		opts.Batch = 32
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if opts.Abort == nil {
+		opts.Abort = context.WithoutCancel(ctx)
+	}
+	if opts.Resizer.Width != info.Width || opts.Resizer.Height != info.Height {
+		return nil, fmt.Errorf("resizer makes %dx%d images, the backbone takes %dx%d", opts.Resizer.Width, opts.Resizer.Height, info.Width, info.Height)
+	}
+	key := CacheKey(info, opts.Resizer)
+	if err := cache.AddBackbone(Backbone{
+		Fingerprint: info.Fingerprint, Model: opts.Model, ModelSHA256: info.ModelSHA256, EmbeddingTensor: info.Features.Tensor,
+		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), InputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), Dim: info.Dim,
+	}); err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	x := &Extraction{Progress: Progress{Total: len(set.Items)}}
+	if opts.Collect {
+		x.Vectors = make([][]float32, len(set.Items))
+		if opts.KeepLogits {
+			x.Logits = make([][]float32, len(set.Items))
+		}
+	}
+
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	jobs := make(chan int)
+	events := make(chan event, 2*opts.Batch)
+	il := info.InputLen()
+	pool := sync.Pool{New: func() any { return make([]float32, il) }}
+	filler := backbone.NewFiller(info.Preprocess, info.Layout)
+	var wg sync.WaitGroup
+	for w := 0; w < opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for idx := range jobs {
+				ev := prepare(workCtx, set, idx, cache, key, opts, filler, &pool)
+				select {
+				case events <- ev:
+				case <-workCtx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range set.Items {
+			select {
+			case jobs <- i:
+			case <-workCtx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(events)
+	}()
+
+	w := newBatchWriter(cache, key)
+	var pending []event // prepared images waiting for inference
+	var pathRows []Row  // path records of hits, written with the next batch
+	report := func() {
+		if opts.Progress != nil {
+			x.Elapsed = time.Since(start)
+			opts.Progress(x.Progress)
+		}
+	}
+	flush := func() error {
+		if len(pending) == 0 {
+			if len(pathRows) > 0 {
+				w.send(pathRows)
+				pathRows = nil
+			}
+			return nil
+		}
+		rows, err := infer(opts.Abort, emb, pending, &pool, il)
+		if err != nil {
+			return err
+		}
+		for i, ev := range pending {
+			x.Embedded++
+			if opts.Collect {
+				x.Vectors[ev.idx] = rows[i].Vector
+				if x.Logits != nil {
+					x.Logits[ev.idx] = rows[i].Logits
+				}
+			}
+			if !opts.KeepLogits {
+				rows[i].Logits = nil
+			}
+		}
+		pending = pending[:0]
+		w.send(append(rows, pathRows...))
+		pathRows = nil
+		report()
+		return nil
+	}
+
+	var runErr error
+loop:
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-w.errc:
+			runErr = err
+			break loop
+		case ev, ok := <-events:
+			if !ok {
+				runErr = flush()
+				break loop
+			}
+			switch {
+			case ev.err != nil:
+				x.Failed++
+				x.Failures = append(x.Failures, Failure{Index: ev.idx, Path: set.Items[ev.idx].Path, Err: ev.err})
+				report()
+			case ev.hit:
+				x.Cached++
+				if opts.Collect {
+					x.Vectors[ev.idx] = ev.row.Vector
+					if x.Logits != nil {
+						x.Logits[ev.idx] = ev.logits
+					}
+				}
+				if ev.pathUp {
+					r := ev.row
+					r.Vector = nil
+					pathRows = append(pathRows, r)
+				}
+				report()
+			default:
+				pending = append(pending, ev)
+				if len(pending) == opts.Batch {
+					if runErr = flush(); runErr != nil {
+						break loop
+					}
+				}
+			}
+		}
+	}
+	stopWork()
+	if err := w.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	x.Elapsed = time.Since(start)
+	sortFailures(x.Failures)
+	if runErr == nil && ctx.Err() != nil {
+		runErr = ctx.Err()
+	}
+	return x, runErr
+}
+
+// prepare does a worker's part for one item: find its digest (from the
+// path record when the file is unchanged), look the embedding up, and on a
+// miss decode, resize and preprocess the image.
+func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts ExtractOptions, filler *backbone.Filler, pool *sync.Pool) event {
+	it := set.Items[idx]
+	ev := event{idx: idx}
+	abs, err := filepath.Abs(it.Path)
+	if err != nil {
+		abs = it.Path
+	}
+	st, err := os.Stat(it.Path)
+	if err != nil {
+		ev.err = &ImageError{Path: it.Path, Err: err}
+		return ev
+	}
+	if st.IsDir() {
+		ev.err = &ImageError{Path: it.Path, Err: errors.New("is a directory")}
+		return ev
+	}
+	ev.row = Row{Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano()}
+	if it.Label >= 0 && it.Label < len(set.Classes) {
+		ev.row.Label = set.Classes[it.Label]
+	}
+	var data []byte
+	sha, known, err := cache.KnownHash(ctx, abs, ev.row.Size, ev.row.MtimeNS)
+	if err != nil {
+		ev.err = err
+		return ev
+	}
+	if !known {
+		if data, err = os.ReadFile(it.Path); err != nil {
+			ev.err = &ImageError{Path: it.Path, Err: err}
+			return ev
+		}
+		sum := sha256.Sum256(data)
+		sha = hex.EncodeToString(sum[:])
+		ev.pathUp = true
+	}
+	ev.row.SHA256 = sha
+	e, hit, err := cache.Get(ctx, key, sha)
+	if err != nil {
+		ev.err = err
+		return ev
+	}
+	if hit && (!opts.KeepLogits || e.Logits != nil) {
+		ev.hit, ev.row.Vector, ev.logits = true, e.Vector, e.Logits
+		if !known {
+			ev.pathUp = true
+		}
+		return ev
+	}
+	if data == nil {
+		if data, err = os.ReadFile(it.Path); err != nil {
+			ev.err = &ImageError{Path: it.Path, Err: err}
+			return ev
+		}
+	}
+	img, err := Decode(data, opts.Decode)
+	if err != nil {
+		ev.err = &ImageError{Path: it.Path, Err: err}
+		return ev
+	}
+	t := pool.Get().([]float32)
+	filler.Fill(t, opts.Resizer.Resize(img))
+	ev.tensor = t
+	return ev
+}
+
+// infer runs one batch and returns its rows, Vector and Logits filled.
+func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, il int) ([]Row, error) {
+	n := len(pending)
+	buf, err := emb.InputBuffer(n)
+	if err != nil {
+		return nil, err
+	}
+	buf = buf[:n*il]
+	for i, ev := range pending {
+		copy(buf[i*il:(i+1)*il], ev.tensor)
+		pool.Put(ev.tensor)
+	}
+	res, err := emb.Run(ctx, buf)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Row, n)
+	for i, ev := range pending {
+		rows[i] = ev.row
+		rows[i].Vector = res.Embeddings[i]
+		if res.Logits != nil {
+			rows[i].Logits = res.Logits[i]
+		}
+	}
+	return rows, nil
+}
+
+// batchWriter commits batches in a goroutine of its own, so that the
+// database write of one batch overlaps the inference of the next. Writes
+// ignore cancellation: a batch that was computed is always committed.
+type batchWriter struct {
+	rows chan []Row
+	errc chan error
+	done chan struct{}
+}
+
+func newBatchWriter(c *Cache, k Key) *batchWriter {
+	w := &batchWriter{rows: make(chan []Row, 2), errc: make(chan error, 1), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for rows := range w.rows {
+			if err := c.Put(context.Background(), k, rows); err != nil {
+				w.errc <- err
+				for range w.rows {
+				}
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *batchWriter) send(rows []Row) { w.rows <- rows }
+
+// close waits for every batch to be committed and returns the first error.
+func (w *batchWriter) close() error {
+	close(w.rows)
+	<-w.done
+	select {
+	case err := <-w.errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func sortFailures(f []Failure) {
+	sort.Slice(f, func(i, j int) bool { return f[i].Index < f[j].Index })
+}

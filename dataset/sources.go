@@ -1,0 +1,289 @@
+package dataset
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// imageExts are the file extensions sets pick up (compared lowercased).
+var imageExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".bmp": true,
+	".tif": true, ".tiff": true, ".webp": true,
+}
+
+// IsImageName reports whether the file name has an image extension.
+func IsImageName(name string) bool { return imageExts[strings.ToLower(filepath.Ext(name))] }
+
+// ErrNoImages reports a source in which no image file was found.
+var ErrNoImages = errors.New("no images found")
+
+// walkImages returns the image files below dir, sorted, skipping hidden
+// files and folders.
+func walkImages(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != dir && strings.HasPrefix(name, ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && IsImageName(name) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+func rel(root, p string) string {
+	r, err := filepath.Rel(root, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(r)
+}
+
+// FromFolders reads a set with one subfolder per class: dir/<class>/...
+// (Keras' image_dataset_from_directory convention). Class names are the
+// sorted subfolder names; images may sit at any depth below them.
+func FromFolders(dir string) (*Set, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	s := &Set{Root: dir, Classes: []string{}}
+	loose := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !e.IsDir() {
+			if IsImageName(e.Name()) {
+				loose++
+			}
+			continue
+		}
+		files, err := walkImages(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			continue
+		}
+		label := len(s.Classes)
+		s.Classes = append(s.Classes, e.Name())
+		for _, f := range files {
+			s.Items = append(s.Items, Item{Path: f, Rel: rel(dir, f), Label: label})
+		}
+	}
+	if len(s.Classes) == 0 {
+		if loose > 0 {
+			return nil, fmt.Errorf("%s has %d images but no class subfolders: put each class in its own subfolder, or take labels from the file names with --label-regex (for f01.jpg and m01.jpg: --label-regex '^(f|m)')", dir, loose)
+		}
+		return nil, fmt.Errorf("%w in the subfolders of %s", ErrNoImages, dir)
+	}
+	return s, nil
+}
+
+// FromRegex reads the images directly in dir (and below) and takes each
+// one's class from its file name: the first capture group of pattern, or the
+// whole match when it has none. mapping, if not empty, is "key=name,..." and
+// both renames the keys and fixes the class order ("f=female,m=male" makes
+// female class 0); without it classes are the sorted keys. Files whose name
+// does not match, or whose key the mapping lacks, are skipped and listed in
+// Set.Skipped.
+func FromRegex(dir, pattern, mapping string) (*Set, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("--label-regex %q: %w", pattern, err)
+	}
+	var keys, names []string
+	if mapping != "" {
+		for _, kv := range strings.Split(mapping, ",") {
+			k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok || k == "" || v == "" {
+				return nil, fmt.Errorf("--classes %q: want key=name pairs separated by commas, e.g. f=female,m=male", mapping)
+			}
+			for _, old := range keys {
+				if old == k {
+					return nil, fmt.Errorf("--classes %q: key %q appears twice", mapping, k)
+				}
+			}
+			keys, names = append(keys, k), append(names, v)
+		}
+	}
+	files, err := walkImages(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%w in %s", ErrNoImages, dir)
+	}
+	type found struct {
+		path, key string
+	}
+	var matched []found
+	s := &Set{Root: dir}
+	seen := map[string]bool{}
+	for _, f := range files {
+		m := re.FindStringSubmatch(filepath.Base(f))
+		if m == nil {
+			s.Skipped = append(s.Skipped, f+": name does not match --label-regex")
+			continue
+		}
+		key := m[0]
+		if len(m) > 1 {
+			key = m[1]
+		}
+		matched = append(matched, found{f, key})
+		seen[key] = true
+	}
+	if mapping == "" {
+		for k := range seen {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		names = keys
+	}
+	index := map[string]int{}
+	for i, k := range keys {
+		index[k] = i
+	}
+	for _, m := range matched {
+		label, ok := index[m.key]
+		if !ok {
+			s.Skipped = append(s.Skipped, fmt.Sprintf("%s: class key %q is not in --classes", m.path, m.key))
+			continue
+		}
+		s.Items = append(s.Items, Item{Path: m.path, Rel: rel(dir, m.path), Label: label})
+	}
+	if len(s.Items) == 0 {
+		return nil, fmt.Errorf("%w: no file name in %s matches --label-regex %q", ErrNoImages, dir, pattern)
+	}
+	s.Classes = names
+	return s, nil
+}
+
+// FromManifest reads a CSV file of path,label rows. A first row of
+// "path,label" is a header. Relative paths are relative to the manifest's
+// folder. Classes are the sorted distinct labels. An empty label makes the
+// row unlabelled, which a labelled set refuses.
+func FromManifest(path string) (*Set, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	defer f.Close()
+	return ReadManifest(f, filepath.Dir(path), path)
+}
+
+// ReadManifest parses a manifest from r; dir resolves relative paths and
+// name is used in errors.
+func ReadManifest(r io.Reader, dir, name string) (*Set, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.Comment = '#'
+	type row struct{ path, label string }
+	var rows []row
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", name, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) != 2 {
+			ln, _ := cr.FieldPos(0)
+			return nil, fmt.Errorf("manifest %s line %d: %d fields, want 2 (path,label)", name, ln, len(rec))
+		}
+		p, l := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if len(rows) == 0 && line == 1 && strings.EqualFold(p, "path") && strings.EqualFold(l, "label") {
+			continue
+		}
+		if p == "" {
+			ln, _ := cr.FieldPos(0)
+			return nil, fmt.Errorf("manifest %s line %d: empty path", name, ln)
+		}
+		if l == "" {
+			ln, _ := cr.FieldPos(0)
+			return nil, fmt.Errorf("manifest %s line %d: %s has no label", name, ln, p)
+		}
+		rows = append(rows, row{p, l})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%w: manifest %s lists no images", ErrNoImages, name)
+	}
+	labels := map[string]bool{}
+	for _, r := range rows {
+		labels[r.label] = true
+	}
+	s := &Set{Root: dir}
+	for l := range labels {
+		s.Classes = append(s.Classes, l)
+	}
+	sort.Strings(s.Classes)
+	index := map[string]int{}
+	for i, c := range s.Classes {
+		index[c] = i
+	}
+	for _, r := range rows {
+		p := filepath.FromSlash(r.path)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		s.Items = append(s.Items, Item{Path: p, Rel: rel(dir, p), Label: index[r.label]})
+	}
+	sort.SliceStable(s.Items, func(i, j int) bool { return s.Items[i].Path < s.Items[j].Path })
+	return s, nil
+}
+
+// FromPaths lists unlabelled images for prediction: each argument is an image
+// file (taken whatever its extension) or a folder (its image files, at any
+// depth). Files keep the order of the arguments; each folder's files are
+// sorted.
+func FromPaths(paths ...string) (*Set, error) {
+	s := &Set{Root: "."}
+	if len(paths) == 1 {
+		s.Root = paths[0]
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			s.Items = append(s.Items, Item{Path: p, Rel: filepath.ToSlash(p), Label: Unlabelled})
+			continue
+		}
+		files, err := walkImages(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			s.Items = append(s.Items, Item{Path: f, Rel: rel(p, f), Label: Unlabelled})
+		}
+	}
+	if len(s.Items) == 0 {
+		return nil, fmt.Errorf("%w in %s", ErrNoImages, strings.Join(paths, ", "))
+	}
+	return s, nil
+}

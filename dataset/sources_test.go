@@ -1,0 +1,168 @@
+package dataset_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/transfer-go/transfer/dataset"
+)
+
+// touch creates empty files (sources only list names).
+func touch(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		p := filepath.Join(dir, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func rels(s *dataset.Set) []string {
+	var out []string
+	for _, it := range s.Items {
+		out = append(out, it.Rel)
+	}
+	return out
+}
+
+func TestFromFolders(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "dogs/b.jpg", "dogs/a.PNG", "cats/x/deep.jpeg", "cats/c.webp", "cats/notes.txt", ".hidden/z.jpg", "empty/readme.md")
+	s, err := dataset.FromFolders(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.Classes, ",") != "cats,dogs" {
+		t.Errorf("classes %v", s.Classes)
+	}
+	if got := strings.Join(rels(s), ","); got != "cats/c.webp,cats/x/deep.jpeg,dogs/a.PNG,dogs/b.jpg" {
+		t.Errorf("items %s", got)
+	}
+	if s.Summary() != "4 images, 2 classes (cats 2, dogs 2)" {
+		t.Errorf("summary %q", s.Summary())
+	}
+	flat := t.TempDir()
+	touch(t, flat, "f01.jpg", "m01.jpg")
+	if _, err := dataset.FromFolders(flat); err == nil || !strings.Contains(err.Error(), "--label-regex") {
+		t.Errorf("flat folder: %v", err)
+	}
+}
+
+func TestFromRegex(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "m02.jpg", "f01.jpg", "m01.jpg", "f02.jpg", "x01.jpg", "readme.txt")
+	s, err := dataset.FromRegex(dir, "^(f|m)", "f=female,m=male")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.Classes, ",") != "female,male" || strings.Join(rels(s), ",") != "f01.jpg,f02.jpg,m01.jpg,m02.jpg" {
+		t.Errorf("classes %v items %v", s.Classes, rels(s))
+	}
+	if y := s.Labels(); y[0] != 0 || y[3] != 1 {
+		t.Errorf("labels %v", y)
+	}
+	if len(s.Skipped) != 1 || !strings.Contains(s.Skipped[0], "x01.jpg") {
+		t.Errorf("skipped %v", s.Skipped)
+	}
+	// The mapping's order is the label order, even against the alphabet.
+	s, err = dataset.FromRegex(dir, "^(f|m)", "m=male,f=female")
+	if err != nil || s.Classes[0] != "male" || s.Items[0].Label != 1 {
+		t.Errorf("reversed mapping: classes %v first label %d err %v", s.Classes, s.Items[0].Label, err)
+	}
+	// Without a mapping classes are the sorted keys.
+	s, err = dataset.FromRegex(dir, "^[a-z]", "")
+	if err != nil || strings.Join(s.Classes, ",") != "f,m,x" {
+		t.Errorf("no mapping: classes %v err %v", s.Classes, err)
+	}
+	for _, bad := range []struct{ re, mapping, want string }{
+		{"^(f|m", "", "missing closing )"},
+		{"^(f|m)", "f:female", "want key=name pairs"},
+		{"^(f|m)", "f=a,f=b", `key "f" appears twice`},
+		{"^q", "", "no file name"},
+	} {
+		if _, err := dataset.FromRegex(dir, bad.re, bad.mapping); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("regex %q mapping %q: error %v, want %q", bad.re, bad.mapping, err, bad.want)
+		}
+	}
+}
+
+func TestFromManifest(t *testing.T) {
+	dir := t.TempDir()
+	manifest := "path,label\nimgs/b.jpg,dog\n# a comment\nimgs/a.jpg, cat\n\n/abs/c.jpg,dog\n"
+	s, err := dataset.ReadManifest(strings.NewReader(manifest), dir, "m.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.Classes, ",") != "cat,dog" {
+		t.Errorf("classes %v", s.Classes)
+	}
+	want := []string{"/abs/c.jpg", filepath.Join(dir, "imgs/a.jpg"), filepath.Join(dir, "imgs/b.jpg")}
+	for i, it := range s.Items {
+		if it.Path != want[i] {
+			t.Errorf("item %d: %s, want %s", i, it.Path, want[i])
+		}
+	}
+	for _, bad := range []struct{ csv, want string }{
+		{"a.jpg\n", "line 1: 1 fields, want 2"},
+		{"a.jpg,cat\nb.jpg,\n", "line 2: b.jpg has no label"},
+		{"path,label\n", "lists no images"},
+		{"a.jpg,\"cat\n", "extraneous or missing"},
+	} {
+		_, err := dataset.ReadManifest(strings.NewReader(bad.csv), dir, "m.csv")
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.csv, err, bad.want)
+		}
+	}
+}
+
+func TestFromPaths(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a/2.jpg", "a/1.png", "b.txt")
+	s, err := dataset.FromPaths(filepath.Join(dir, "b.txt"), filepath.Join(dir, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Items) != 3 || s.Labelled() || s.Items[0].Label != dataset.Unlabelled || !strings.HasSuffix(s.Items[1].Path, "1.png") {
+		t.Errorf("items %+v", s.Items)
+	}
+	if _, err := dataset.FromPaths(filepath.Join(dir, "nope")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing path: %v", err)
+	}
+}
+
+func TestShard(t *testing.T) {
+	s := &dataset.Set{}
+	for i := 0; i < 1000; i++ {
+		s.Items = append(s.Items, dataset.Item{Rel: filepath.Join("class", strings.Repeat("x", i%7)+string(rune('a'+i%26))+string(rune('0'+i%10))+".jpg") + string(rune('A'+i/26%26))})
+	}
+	seen := map[string]int{}
+	for i := 0; i < 4; i++ {
+		sh := s.Shard(dataset.Shard{Index: i, Count: 4})
+		if n := len(sh.Items); n < 150 || n > 350 {
+			t.Errorf("shard %d has %d of 1000 items", i, n)
+		}
+		for _, it := range sh.Items {
+			seen[it.Rel]++
+		}
+	}
+	for rel, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s is in %d shards", rel, n)
+		}
+	}
+	for _, bad := range []string{"4/4", "-1/4", "1", "a/b", "0/0"} {
+		if _, err := dataset.ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+	if sh, err := dataset.ParseShard("3/8"); err != nil || sh != (dataset.Shard{Index: 3, Count: 8}) {
+		t.Errorf("ParseShard(3/8) = %v, %v", sh, err)
+	}
+}
