@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbinet/npyio/npy"
+	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/transfer-go/transfer/dataset"
 )
@@ -27,7 +27,7 @@ func TestExportNPY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Header.Descr.Type != "<f4" || len(r.Header.Descr.Shape) != 2 || r.Header.Descr.Shape[0] != 2 || r.Header.Descr.Shape[1] != 3 {
+	if strings.Trim(r.Header.Descr.Type, "'") != "<f4" || len(r.Header.Descr.Shape) != 2 || r.Header.Descr.Shape[0] != 2 || r.Header.Descr.Shape[1] != 3 {
 		t.Fatalf("header %+v", r.Header)
 	}
 	var emb []float32

@@ -155,4 +155,3 @@ func mix(a, b [3]float64, t float64) [3]float64 {
 func clamp8(v float64) uint8 {
 	return uint8(math.Max(0, math.Min(255, math.Round(v))))
 }
-
