@@ -365,28 +365,14 @@ func (b *Backbone) tensors(n int) (*ioTensors, error) {
 }
 
 func (b *Backbone) run(ctx context.Context, t *ioTensors) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	outs := []ort.Value{t.emb}
 	if t.logits != nil {
 		outs = append(outs, t.logits)
 	}
-	terminated := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		b.runOpts.Terminate()
-		close(terminated)
-	})
-	err := b.session.RunWithOptions([]ort.Value{t.in}, outs, b.runOpts)
-	if !stop() {
-		// The terminate flag was set (or is being set): wait for it, then
-		// clear it so that the next Run is not cancelled at once.
-		<-terminated
-		b.runOpts.UnsetTerminate()
-		return fmt.Errorf("backbone: inference stopped: %w", ctx.Err())
-	}
-	if err != nil {
-		return fmt.Errorf("backbone: inference failed: %w", err)
+	if err := runCancellable(ctx, b.runOpts, func() error {
+		return b.session.RunWithOptions([]ort.Value{t.in}, outs, b.runOpts)
+	}); err != nil {
+		return fmt.Errorf("backbone: %w", err)
 	}
 	return nil
 }

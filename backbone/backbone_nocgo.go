@@ -49,3 +49,30 @@ func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) { 
 func (b *Backbone) InputBuffer(n int) ([]float32, error) { return nil, ErrNoCgo }
 
 func (b *Backbone) Destroy() error { return nil }
+
+// Classifier is unavailable without cgo.
+type Classifier struct {
+	Input, Output string
+	Uint8         bool
+	Layout        Layout
+	Height, Width int
+	Classes       int
+	FixedBatch    int
+}
+
+// OpenClassifier fails with ErrNoCgo.
+func OpenClassifier(m *onnxgraph.Model, path string, opts Options) (*Classifier, error) {
+	return nil, ErrNoCgo
+}
+
+func (c *Classifier) InputLen() int { return 3 * c.Height * c.Width }
+
+func (c *Classifier) ClassifyFloat(ctx context.Context, batch []float32) ([][]float32, error) {
+	return nil, ErrNoCgo
+}
+
+func (c *Classifier) ClassifyUint8(ctx context.Context, batch []uint8) ([][]float32, error) {
+	return nil, ErrNoCgo
+}
+
+func (c *Classifier) Destroy() error { return nil }

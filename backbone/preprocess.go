@@ -47,7 +47,10 @@ func (p Preprocess) Table() [3][256]float32 {
 	var t [3][256]float32
 	for c := 0; c < 3; c++ {
 		for x := 0; x < 256; x++ {
-			t[c][x] = (float32(x)*p.Scale - p.Mean[c]) / p.Std[c]
+			// The conversions round each step to float32 and forbid
+			// fused multiply-add, so the values equal those of an ONNX
+			// Mul, Sub, Div chain (see models.Export).
+			t[c][x] = float32(float32(float32(x)*p.Scale)-p.Mean[c]) / p.Std[c]
 		}
 	}
 	return t
@@ -96,6 +99,34 @@ func (f *Filler) Fill(dst []float32, img *image.NRGBA) {
 		for x := 0; x < w; x++ {
 			px := row[4*x : 4*x+3 : 4*x+3]
 			r[x], g[x], bl[x] = t[0][px[0]], t[1][px[1]], t[2][px[2]]
+		}
+	}
+}
+
+// Pixels is the identity preset: float pixel values in [0, 255], the input
+// of classifiers exported with float raw-pixel input.
+var Pixels = Preprocess{Name: "pixels", Scale: 1, Std: [3]float32{1, 1, 1}}
+
+// FillUint8 writes img's 8-bit RGB values into dst (3*W*H bytes) in layout
+// l, for classifiers that take raw uint8 pixels.
+func FillUint8(dst []uint8, img *image.NRGBA, l Layout) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if len(dst) != 3*w*h {
+		panic(fmt.Sprintf("backbone: FillUint8: dst has %d values, image needs %d", len(dst), 3*w*h))
+	}
+	plane := w * h
+	for y := 0; y < h; y++ {
+		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
+		for x := 0; x < w; x++ {
+			px := row[4*x : 4*x+3 : 4*x+3]
+			if l == NHWC {
+				o := 3 * (y*w + x)
+				dst[o], dst[o+1], dst[o+2] = px[0], px[1], px[2]
+			} else {
+				o := y*w + x
+				dst[o], dst[plane+o], dst[2*plane+o] = px[0], px[1], px[2]
+			}
 		}
 	}
 }

@@ -6,6 +6,12 @@ import (
 
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
+		extractCommand(),
+		trainCommand(),
+		evalCommand(),
+		predictCommand(),
+		exportCommand(),
+		cacheCommand(),
 		modelsCommand(),
 	}
 	for _, c := range cmds {

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -25,7 +23,7 @@ func main() {
 // main without os.Exit, so that deferred Destroy calls in the commands run
 // and tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, args)

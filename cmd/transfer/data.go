@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/dataset"
+)
+
+var (
+	dataFlag = &cli.StringFlag{
+		Name: "data", Aliases: []string{"d"}, Category: catData, EnvVars: envVars("data"),
+		Usage: "image folder: one subfolder per class, or files named by class with --label-regex",
+	}
+	manifestFlag = &cli.StringFlag{
+		Name: "manifest", Category: catData,
+		Usage: "CSV file of path,label rows (paths relative to the file's folder), instead of --data",
+	}
+	labelRegexFlag = &cli.StringFlag{
+		Name: "label-regex", Category: catData,
+		Usage: "take each image's class from its file name: the regular expression's first group (e.g. '^(f|m)' for f01.jpg, m01.jpg)",
+	}
+	classesFlag = &cli.StringFlag{
+		Name: "classes", Category: catData,
+		Usage: "with --label-regex: class names and order, as key=name pairs (e.g. f=female,m=male)",
+	}
+)
+
+func dataFlags() []cli.Flag { return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag} }
+
+// loadSet reads the labelled set the data flags describe.
+func loadSet(c *cli.Context) (*dataset.Set, error) {
+	return readSet(c.String(dataFlag.Name), c.String(manifestFlag.Name), c.String(labelRegexFlag.Name), c.String(classesFlag.Name))
+}
+
+// readSet reads a labelled set from a folder (with a label rule) or a
+// manifest. A --data path ending in .csv is read as a manifest.
+func readSet(dir, manifest, regex, classes string) (*dataset.Set, error) {
+	if manifest == "" && strings.HasSuffix(strings.ToLower(dir), ".csv") {
+		dir, manifest = "", dir
+	}
+	var s *dataset.Set
+	var err error
+	switch {
+	case manifest != "" && dir != "":
+		return nil, usageError{fmt.Errorf("give --data or --manifest, not both")}
+	case manifest != "":
+		s, err = dataset.FromManifest(manifest)
+	case dir == "":
+		return nil, usageError{fmt.Errorf("no images: pass --data DIR (or --manifest FILE.csv)")}
+	case regex != "":
+		s, err = dataset.FromRegex(dir, regex, classes)
+	case classes != "":
+		return nil, usageError{fmt.Errorf("--classes maps the keys of --label-regex; give --label-regex too")}
+	default:
+		s, err = dataset.FromFolders(dir)
+	}
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return s, nil
+}
+
+// loadAnySet reads the data flags like loadSet, but a folder without class
+// subfolders becomes an unlabelled set: extraction needs no labels.
+func loadAnySet(c *cli.Context) (*dataset.Set, error) {
+	dir := c.String(dataFlag.Name)
+	if dir != "" && c.String(manifestFlag.Name) == "" && c.String(labelRegexFlag.Name) == "" && !strings.HasSuffix(strings.ToLower(dir), ".csv") {
+		if s, err := dataset.FromFolders(dir); err == nil {
+			return s, nil
+		}
+		s, err := dataset.FromPaths(dir)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return s, nil
+	}
+	return loadSet(c)
+}

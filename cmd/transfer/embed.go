@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/models"
+)
+
+var (
+	cacheFlag = &cli.StringFlag{
+		Name: "cache", Category: catCache, Value: defaults.Cache, EnvVars: envVars("cache"),
+		Usage: "embedding cache file (SQLite); one file serves many models and experiments",
+	}
+	batchFlag = &cli.IntFlag{
+		Name: "batch", Category: catRuntime, Value: defaults.Batch,
+		Usage: "images per inference batch",
+	}
+	workersFlag = &cli.IntFlag{
+		Name: "workers", Category: catRuntime, Value: defaults.Workers,
+		Usage: "image decoding goroutines",
+	}
+	strictFlag = &cli.BoolFlag{
+		Name: "strict", Category: catData,
+		Usage: "fail when any image cannot be read or decoded (default: report and skip it)",
+	}
+	quietFlag = &cli.BoolFlag{
+		Name: "quiet", Aliases: []string{"q"}, Category: catOutput,
+		Usage: "no progress output",
+	}
+)
+
+func embedFlags() []cli.Flag {
+	return []cli.Flag{cacheFlag, batchFlag, workersFlag, strictFlag, quietFlag}
+}
+
+// session is an opened backbone with its cache, for the commands that embed
+// images.
+type session struct {
+	c       *cli.Context
+	b       *backbone.Backbone
+	model   *models.Resolved
+	resizer dataset.Resizer
+	cache   *dataset.Cache
+}
+
+func openSession(c *cli.Context) (*session, error) {
+	b, r, resizer, err := openBackbone(c)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := dataset.OpenCache(c.String(cacheFlag.Name))
+	if err != nil {
+		b.Destroy()
+		if errors.Is(err, dataset.ErrNotCache) || errors.Is(err, dataset.ErrCacheTooNew) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return &session{c: c, b: b, model: r, resizer: resizer, cache: cache}, nil
+}
+
+func (s *session) close() {
+	s.cache.Close()
+	s.b.Destroy()
+}
+
+// provenance describes the session's embeddings for head files.
+func (s *session) provenance() head.Provenance {
+	info := s.b.Info()
+	return head.Provenance{
+		Fingerprint: info.Fingerprint, Resize: s.resizer.Spec(), Model: s.model.Path, ModelSHA256: info.ModelSHA256,
+		EmbeddingTensor: info.Features.Tensor, Preprocess: info.Preprocess.Name, Layout: info.Layout.String(),
+		InputSize: [2]int{info.Width, info.Height},
+	}
+}
+
+// embed extracts set's embeddings through the cache, reporting progress and
+// failures on stderr. Without --strict failed images are reported and left
+// out; with it any failure is an error.
+func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogits bool) (*dataset.Extraction, error) {
+	c := s.c
+	stderr := c.App.ErrWriter
+	progress := newProgress(stderr, len(set.Items), c.Bool(quietFlag.Name))
+	x, err := dataset.Extract(ctx, set, s.b, s.cache, dataset.ExtractOptions{
+		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
+		KeepLogits: keepLogits, Collect: collect, Abort: abortContext(ctx), Progress: progress.update,
+		Model: s.model.Path,
+	})
+	progress.finish()
+	if x != nil {
+		for _, f := range x.Failures {
+			fmt.Fprintf(stderr, "skipped %v\n", f.Err)
+		}
+		if !c.Bool(quietFlag.Name) || err != nil {
+			fmt.Fprintf(stderr, "%s (%s)\n", x.Summary(), x.Elapsed.Round(time.Millisecond))
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return x, fmt.Errorf("interrupted: every finished batch is committed to %s; rerun the same command to resume: %w", s.cache.Path(), err)
+	}
+	if err != nil {
+		return x, err
+	}
+	if x.Failed > 0 && c.Bool(strictFlag.Name) {
+		return x, usageError{fmt.Errorf("%d of %d images could not be used (--strict)", x.Failed, x.Total)}
+	}
+	if x.Failed == x.Total && x.Total > 0 {
+		return x, usageError{fmt.Errorf("none of the %d images could be used", x.Total)}
+	}
+	return x, nil
+}
+
+// progress shows a bar on a terminal and periodic lines elsewhere.
+type progress struct {
+	bar   *progressbar.ProgressBar
+	w     io.Writer
+	total int
+	quiet bool
+	last  time.Time
+	done  int
+}
+
+// plainEvery is the interval of progress lines when stderr is not a terminal.
+const plainEvery = 10 * time.Second
+
+func newProgress(w io.Writer, total int, quiet bool) *progress {
+	p := &progress{w: w, total: total, quiet: quiet, last: time.Now()}
+	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("embedding"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+	}
+	return p
+}
+
+func (p *progress) update(pr dataset.Progress) {
+	p.done = pr.Done()
+	if p.quiet {
+		return
+	}
+	if p.bar != nil {
+		p.bar.Set(p.done)
+		return
+	}
+	if time.Since(p.last) >= plainEvery {
+		p.last = time.Now()
+		rate := float64(pr.Embedded) / pr.Elapsed.Seconds()
+		eta := "?"
+		if rate > 0 {
+			eta = (time.Duration(float64(pr.Total-pr.Done())/rate) * time.Second).String()
+		}
+		fmt.Fprintf(p.w, "embedding: %d/%d images (%d embedded, %d from cache, %d failed), %.1f images/s, ETA %s\n",
+			p.done, p.total, pr.Embedded, pr.Cached, pr.Failed, rate, eta)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"image"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/models"
+)
+
+var (
+	withPreprocessingFlag = &cli.BoolFlag{Name: "with-preprocessing", Category: catOutput, Usage: "take raw pixels (see --pixel-type) and scale them inside the model, so deployments need no preprocessing code"}
+	pixelTypeFlag         = &cli.StringFlag{Name: "pixel-type", Category: catOutput, Value: "uint8", Usage: "with --with-preprocessing: uint8, or float (values 0-255)"}
+	noVerifyFlag          = &cli.BoolFlag{Name: "no-verify", Category: catOutput, Usage: "skip running the exported model against the backbone and head"}
+	classifierFlag        = &cli.StringFlag{Name: "classifier", Category: catModel, Usage: "an ONNX classifier written by transfer export, used instead of --model and --head"}
+)
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write the backbone and a trained head as one ONNX classifier with output \"probabilities\"",
+		Description: "The file runs in any ONNX Runtime (Python, C#, JavaScript, mobile) without transfer. Class names, the backbone fingerprint " +
+			"and the preprocessing are in its metadata_props. Unless --no-verify, the exported model is run on sample images and compared with the backbone and head.",
+		Flags: concat(backboneFlags(), []cli.Flag{headFlag,
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output ONNX file", Required: true},
+			withPreprocessingFlag, pixelTypeFlag, noVerifyFlag}),
+		Action: export,
+	}
+}
+
+func export(c *cli.Context) error {
+	r, err := resolveModel(c, c.String(modelFlag.Name))
+	if err != nil {
+		return err
+	}
+	info, err := backbone.Analyze(r.Model, r.Path, r.Options)
+	if err != nil {
+		return err
+	}
+	hp := c.String(headFlag.Name)
+	if hp == "" {
+		return usageError{errors.New("export: pass --head FILE (made by transfer train -o FILE)")}
+	}
+	h, err := head.Load(hp)
+	if err != nil {
+		return usageError{err}
+	}
+	var opts models.ExportOptions
+	if c.Bool(withPreprocessingFlag.Name) {
+		opts.Pixels = models.PixelType(c.String(pixelTypeFlag.Name))
+		if opts.Pixels != models.PixelsUint8 && opts.Pixels != models.PixelsFloat {
+			return usageError{fmt.Errorf("--pixel-type %q: want uint8 or float", opts.Pixels)}
+		}
+	}
+	out, err := models.Export(r.Model, info, h, opts)
+	if err != nil {
+		return usageError{fmt.Errorf("head %s: %w", hp, err)}
+	}
+	path := c.String("output")
+	if err := writeFileAtomic(path, out.Bytes); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s (%.1f MB): %d classes %v, output %q\n", path, float64(len(out.Bytes))/1e6, len(h.Classes), h.Classes, models.ProbabilitiesOutput)
+	if c.Bool(noVerifyFlag.Name) {
+		return nil
+	}
+	diff, n, err := verifyExport(c.Context, r, out, h)
+	if errors.Is(err, backbone.ErrRuntimeUnavailable) {
+		fmt.Fprintf(c.App.ErrWriter, "not verified: %v\n", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", path, err)
+	}
+	fmt.Fprintf(c.App.Writer, "verified on %d sample images: the exported model and backbone+head differ by at most %.2g in probability\n", n, diff)
+	if diff > 1e-4 {
+		return fmt.Errorf("verify %s: probabilities differ by %g; the export is wrong, please report it", path, diff)
+	}
+	return nil
+}
+
+// verifyExport runs sample images through the exported classifier and
+// through backbone + head, and returns the largest probability difference.
+func verifyExport(ctx context.Context, r *models.Resolved, exported *onnxgraph.Model, h *head.Model) (float64, int, error) {
+	b, err := backbone.OpenModel(r.Model, r.Path, r.Options)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Destroy()
+	meta, err := models.ReadClassifierMeta(exported)
+	if err != nil {
+		return 0, 0, err
+	}
+	cl, err := backbone.OpenClassifier(exported, "exported", backbone.Options{LibraryPath: r.Options.LibraryPath, Threads: r.Options.Threads})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer cl.Destroy()
+	const n = 4
+	info := b.Info()
+	rng := rand.New(rand.NewPCG(7, 7))
+	imgs := make([]*image.NRGBA, n)
+	for i := range imgs {
+		imgs[i] = synthetic.Draw(i%2, 2, info.Width, info.Height, rng)
+	}
+	want, err := headProbabilities(ctx, b, h, imgs)
+	if err != nil {
+		return 0, 0, err
+	}
+	got, err := classify(ctx, cl, meta, imgs)
+	if err != nil {
+		return 0, 0, err
+	}
+	var diff float64
+	for i := range want {
+		for j := range want[i] {
+			diff = math.Max(diff, math.Abs(want[i][j]-float64(got[i][j])))
+		}
+	}
+	return diff, n, nil
+}
+
+// headProbabilities runs images through backbone b and head h.
+func headProbabilities(ctx context.Context, b *backbone.Backbone, h *head.Model, imgs []*image.NRGBA) ([][]float64, error) {
+	info := b.Info()
+	il := info.InputLen()
+	batch := make([]float32, len(imgs)*il)
+	f := backbone.NewFiller(info.Preprocess, info.Layout)
+	for i, img := range imgs {
+		f.Fill(batch[i*il:(i+1)*il], img)
+	}
+	emb, err := b.Embed(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	x := mat.NewDense(len(emb), info.Dim, nil)
+	for i, v := range emb {
+		for j, e := range v {
+			x.Set(i, j, float64(e))
+		}
+	}
+	p := h.Layer.Predict(nil, x)
+	out := make([][]float64, len(emb))
+	for i := range out {
+		out[i] = mat.Row(nil, i, p)
+	}
+	return out, nil
+}
+
+// classify runs resized images through an exported classifier, filling its
+// input as its metadata says.
+func classify(ctx context.Context, cl *backbone.Classifier, meta models.ClassifierMeta, imgs []*image.NRGBA) ([][]float32, error) {
+	il := cl.InputLen()
+	if meta.Pixels == models.PixelsUint8 {
+		batch := make([]uint8, len(imgs)*il)
+		for i, img := range imgs {
+			backbone.FillUint8(batch[i*il:(i+1)*il], img, cl.Layout)
+		}
+		return cl.ClassifyUint8(ctx, batch)
+	}
+	p := meta.Preprocess
+	if meta.Pixels == models.PixelsFloat {
+		p = backbone.Pixels
+	}
+	batch := make([]float32, len(imgs)*il)
+	f := backbone.NewFiller(p, cl.Layout)
+	for i, img := range imgs {
+		f.Fill(batch[i*il:(i+1)*il], img)
+	}
+	return cl.ClassifyFloat(ctx, batch)
+}
+
+// predictWithClassifier is predict for --classifier: decode, resize and
+// fill each image as the classifier's metadata says, and run it.
+func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
+	path := c.String(classifierFlag.Name)
+	m, err := onnxgraph.ReadFile(path)
+	if err != nil {
+		return usageError{err}
+	}
+	meta, err := models.ReadClassifierMeta(m)
+	if err != nil {
+		return usageError{fmt.Errorf("classifier %s: %w", path, err)}
+	}
+	dev, err := backbone.ParseDevice(c.String(deviceFlag.Name))
+	if err != nil {
+		return usageError{err}
+	}
+	cl, err := backbone.OpenClassifier(m, path, backbone.Options{LibraryPath: c.String(ortLibFlag.Name), Device: dev, Threads: c.Int(threadsFlag.Name), Layout: meta.Layout})
+	if err != nil {
+		return err
+	}
+	defer cl.Destroy()
+	probs := make([][]float64, len(set.Items))
+	var failures []dataset.Failure
+	batchSize := max(1, c.Int(batchFlag.Name))
+	for start := 0; start < len(set.Items); start += batchSize {
+		var imgs []*image.NRGBA
+		var idx []int
+		for i := start; i < min(start+batchSize, len(set.Items)); i++ {
+			img, err := dataset.ReadImage(set.Items[i].Path, dataset.DecodeOptions{})
+			if err != nil {
+				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
+				fmt.Fprintf(c.App.ErrWriter, "skipped %v\n", err)
+				continue
+			}
+			imgs = append(imgs, meta.Resizer.Resize(img))
+			idx = append(idx, i)
+		}
+		if len(imgs) == 0 {
+			continue
+		}
+		out, err := classify(c.Context, cl, meta, imgs)
+		if err != nil {
+			return err
+		}
+		for k, i := range idx {
+			probs[i] = make([]float64, len(out[k]))
+			for j, v := range out[k] {
+				probs[i][j] = float64(v)
+			}
+		}
+	}
+	if len(failures) > 0 && c.Bool(strictFlag.Name) {
+		return usageError{fmt.Errorf("%d of %d images could not be used (--strict)", len(failures), len(set.Items))}
+	}
+	return writePredictions(c, set, probs, meta.Classes, failures)
+}
+
+// writeFileAtomic writes data beside path and renames it into place.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".partial"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

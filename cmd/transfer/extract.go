@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/dataset"
+)
+
+var shardFlag = &cli.StringFlag{
+	Name: "shard", Category: catData,
+	Usage: "extract only shard i of n (i/n, i from 0): a deterministic part of the images by path, for parallel jobs that each write their own --cache; combine them with transfer cache merge",
+}
+
+func extractCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "extract",
+		Usage: "compute and cache the embeddings of a set of images",
+		Description: "Every image is embedded at most once per model, preprocessing and resize mode: reruns, renamed and moved files " +
+			"are served from the cache. Ctrl-C finishes the batch in flight, commits it and stops; rerun to resume.",
+		Flags:  concat(backboneFlags(), dataFlags(), embedFlags(), []cli.Flag{shardFlag}),
+		Action: extract,
+	}
+}
+
+func extract(c *cli.Context) error {
+	set, err := loadAnySet(c)
+	if err != nil {
+		return err
+	}
+	if s := c.String(shardFlag.Name); s != "" {
+		sh, err := dataset.ParseShard(s)
+		if err != nil {
+			return usageError{err}
+		}
+		set = set.Shard(sh)
+		if len(set.Items) == 0 {
+			fmt.Fprintf(c.App.ErrWriter, "shard %s holds none of the images\n", s)
+			return nil
+		}
+	}
+	sess, err := openSession(c)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	if !c.Bool(quietFlag.Name) {
+		info := sess.b.Info()
+		fmt.Fprintf(c.App.ErrWriter, "%s\nmodel %s: %s embedding of %d values, %s preprocessing, %s resize to %dx%d, cache %s\n",
+			set.Summary(), sess.model.Path, info.Features.Tensor, info.Dim, info.Preprocess.Name, sess.resizer.Mode, info.Width, info.Height, sess.cache.Path())
+	}
+	_, err = sess.embed(c.Context, set, false, false)
+	return err
+}
+
+func concat(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/transfer-go/transfer/dataset"
+)
+
+var (
+	topKFlag   = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
+	formatFlag = &cli.StringFlag{Name: "format", Category: catOutput, Value: "table", Usage: "table, json or csv"}
+)
+
+func predictCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "predict",
+		Usage:     "classify images with a trained head (or an exported classifier): top classes with probabilities",
+		ArgsUsage: "FILE|DIR...",
+		Flags:     concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag, formatFlag}),
+		Action:    predict,
+	}
+}
+
+// Prediction is one image's classes, most probable first.
+type Prediction struct {
+	Path    string      `json:"path"`
+	Top     []ClassProb `json:"top,omitempty"`
+	Error   string      `json:"error,omitempty"`
+	itemIdx int
+}
+
+// ClassProb is a class and its probability.
+type ClassProb struct {
+	Class       string  `json:"class"`
+	Probability float64 `json:"probability"`
+}
+
+func predict(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageError{fmt.Errorf("predict: name image files or folders")}
+	}
+	switch f := c.String(formatFlag.Name); f {
+	case "table", "json", "csv":
+	default:
+		return usageError{fmt.Errorf("--format %q: want table, json or csv", f)}
+	}
+	set, err := dataset.FromPaths(c.Args().Slice()...)
+	if err != nil {
+		return usageError{err}
+	}
+	if c.String(classifierFlag.Name) != "" {
+		return predictWithClassifier(c, set)
+	}
+	sess, err := openSession(c)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	m, err := loadHead(c, sess)
+	if err != nil {
+		return err
+	}
+	x, err := sess.embed(c.Context, set, true, false)
+	if err != nil {
+		return err
+	}
+	var rows [][]float32
+	var idx []int
+	for i, v := range x.Vectors {
+		if v != nil {
+			rows = append(rows, v)
+			idx = append(idx, i)
+		}
+	}
+	probs := make([][]float64, len(set.Items))
+	if len(rows) > 0 {
+		xm := mat.NewDense(len(rows), len(rows[0]), nil)
+		for r, v := range rows {
+			for j, f := range v {
+				xm.Set(r, j, float64(f))
+			}
+		}
+		p := m.Layer.Predict(nil, xm)
+		for r, i := range idx {
+			probs[i] = mat.Row(nil, r, p)
+		}
+	}
+	return writePredictions(c, set, probs, m.Classes, x.Failures)
+}
+
+// writePredictions prints each image's top classes in the chosen format;
+// failed images are listed with their error.
+func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, classes []string, failures []dataset.Failure) error {
+	k := max(1, min(c.Int(topKFlag.Name), len(classes)))
+	failed := map[int]string{}
+	for _, f := range failures {
+		failed[f.Index] = f.Err.Error()
+	}
+	var preds []Prediction
+	for i, it := range set.Items {
+		p := Prediction{Path: it.Path, itemIdx: i}
+		if probs[i] == nil {
+			p.Error = failed[i]
+			if p.Error == "" {
+				p.Error = "no embedding"
+			}
+		} else {
+			order := make([]int, len(classes))
+			for j := range order {
+				order[j] = j
+			}
+			sort.SliceStable(order, func(a, b int) bool { return probs[i][order[a]] > probs[i][order[b]] })
+			for _, j := range order[:k] {
+				p.Top = append(p.Top, ClassProb{Class: classes[j], Probability: probs[i][j]})
+			}
+		}
+		preds = append(preds, p)
+	}
+	w := c.App.Writer
+	switch c.String(formatFlag.Name) {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(preds)
+	case "csv":
+		cw := csv.NewWriter(w)
+		header := []string{"path"}
+		for r := 1; r <= k; r++ {
+			header = append(header, fmt.Sprintf("class_%d", r), fmt.Sprintf("probability_%d", r))
+		}
+		cw.Write(append(header, "error"))
+		for _, p := range preds {
+			row := []string{p.Path}
+			for r := 0; r < k; r++ {
+				if r < len(p.Top) {
+					row = append(row, p.Top[r].Class, strconv.FormatFloat(p.Top[r].Probability, 'f', 6, 64))
+				} else {
+					row = append(row, "", "")
+				}
+			}
+			cw.Write(append(row, p.Error))
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, p := range preds {
+		if p.Error != "" {
+			fmt.Fprintf(tw, "%s\terror: %s\n", p.Path, p.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s", p.Path)
+		for _, t := range p.Top {
+			fmt.Fprintf(tw, "\t%s %.2f%%", t.Class, 100*t.Probability)
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
