@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"image"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 	"os"
