@@ -6,6 +6,7 @@ import (
 
 func commands() []*cli.Command {
 	cmds := []*cli.Command{
+		tutorialCommand(),
 		extractCommand(),
 		trainCommand(),
 		evalCommand(),
