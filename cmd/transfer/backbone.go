@@ -51,6 +51,38 @@ func resolveModel(c *cli.Context, ref string) (*models.Resolved, error) {
 	return r, nil
 }
 
+// checkModelFlags validates the backbone flags that need no file access, so
+// that a typo fails before any data is read.
+func checkModelFlags(c *cli.Context) error {
+	if c.String(modelFlag.Name) == "" {
+		return usageError{fmt.Errorf("no model: pass --model FILE.onnx (or a name from `transfer models list`)")}
+	}
+	for _, check := range []func() error{
+		func() error { _, err := backbone.ParseDevice(c.String(deviceFlag.Name)); return err },
+		func() error { _, err := backbone.ParseLayout(c.String(layoutFlag.Name)); return err },
+		func() error { _, err := dataset.ParseFilter(c.String(filterFlag.Name)); return err },
+		func() error {
+			if p := c.String(preprocessFlag.Name); p != "" {
+				_, err := backbone.ParsePreprocess(p)
+				return err
+			}
+			return nil
+		},
+		func() error {
+			if r := c.String(resizeFlag.Name); r != "" {
+				_, err := dataset.ParseResizeMode(r)
+				return err
+			}
+			return nil
+		},
+	} {
+		if err := check(); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
+}
+
 // openBackbone opens the model named by --model and returns it with the
 // resizer its images need. The caller must Destroy the backbone.
 func openBackbone(c *cli.Context) (*backbone.Backbone, *models.Resolved, dataset.Resizer, error) {

@@ -112,6 +112,9 @@ func cacheMerge(c *cli.Context) error {
 }
 
 func cacheExport(c *cli.Context) error {
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
 	if f := c.String("format"); f != "npy" {
 		return usageError{fmt.Errorf("cache export: unknown --format %q (npy is supported)", f)}
 	}

@@ -28,12 +28,12 @@ var (
 		Usage: "images per inference batch",
 	}
 	workersFlag = &cli.IntFlag{
-		Name: "workers", Category: catRuntime, Value: defaults.Workers,
+		Name: "workers", Category: catRuntime, DefaultText: "one per core",
 		Usage: "image decoding goroutines",
 	}
 	strictFlag = &cli.BoolFlag{
 		Name: "strict", Category: catData,
-		Usage: "fail when any image cannot be read or decoded (default: report and skip it)",
+		Usage: "fail when any image cannot be read or decoded, instead of reporting and skipping it",
 	}
 	quietFlag = &cli.BoolFlag{
 		Name: "quiet", Aliases: []string{"q"}, Category: catOutput,

@@ -44,6 +44,9 @@ func loadHead(c *cli.Context, sess *session) (*head.Model, error) {
 }
 
 func eval(c *cli.Context) error {
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
 	set, err := loadSet(c)
 	if err != nil {
 		return err

@@ -25,6 +25,9 @@ func extractCommand() *cli.Command {
 }
 
 func extract(c *cli.Context) error {
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
 	set, err := loadAnySet(c)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"runtime"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -21,7 +20,6 @@ const (
 var defaults = struct {
 	Cache     string
 	Batch     int
-	Workers   int
 	Epochs    int
 	BatchSize int
 	LR        float64
@@ -31,7 +29,6 @@ var defaults = struct {
 }{
 	Cache:     ".transfer/cache.db",
 	Batch:     32,
-	Workers:   runtime.NumCPU(),
 	Epochs:    20,
 	BatchSize: 32,
 	LR:        0.001,
@@ -60,8 +57,8 @@ var (
 		Usage: "input layout, nchw or nhwc, for models whose input shape does not tell",
 	}
 	inputSizeFlag = &cli.IntFlag{
-		Name: "input-size", Category: catModel,
-		Usage: "image side in pixels for models with dynamic height and width (default 224)",
+		Name: "input-size", Category: catModel, DefaultText: "the model's, else 224",
+		Usage: "image side in pixels for models with dynamic height and width",
 	}
 	embeddingOutputFlag = &cli.StringFlag{
 		Name: "embedding-output", Category: catModel,
@@ -76,8 +73,8 @@ var (
 		Usage: "resampling filter: bilinear (antialiased on downscale) or nearest (Keras load_img's default)",
 	}
 	modelsDirFlag = &cli.StringFlag{
-		Name: "models-dir", Category: catModel, EnvVars: envVars("models-dir"),
-		Usage: "where pulled models live (default: <user cache dir>/transfer/models)",
+		Name: "models-dir", Category: catModel, EnvVars: envVars("models-dir"), DefaultText: "<user cache dir>/transfer/models",
+		Usage: "where pulled models live",
 	}
 
 	deviceFlag = &cli.StringFlag{
@@ -85,12 +82,12 @@ var (
 		Usage: "cpu, or cuda[:N] for the CUDA execution provider (needs the GPU build of ONNX Runtime; never falls back to the CPU)",
 	}
 	threadsFlag = &cli.IntFlag{
-		Name: "threads", Category: catRuntime,
-		Usage: "ONNX Runtime intra-op threads on the CPU (default: one per core)",
+		Name: "threads", Category: catRuntime, DefaultText: "one per core",
+		Usage: "ONNX Runtime intra-op threads on the CPU",
 	}
 	ortLibFlag = &cli.StringFlag{
-		Name: "ort-lib", Category: catRuntime,
-		Usage: "ONNX Runtime shared library (default: $ONNXRUNTIME_LIB, then the per-user cache filled by scripts/install-onnxruntime.sh, then the system's library path)",
+		Name: "ort-lib", Category: catRuntime, DefaultText: "$ONNXRUNTIME_LIB, then the per-user cache filled by scripts/install-onnxruntime.sh, then the system's library path",
+		Usage: "ONNX Runtime shared library",
 	}
 )
 

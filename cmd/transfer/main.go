@@ -48,5 +48,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Suggest:                true,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run maps errors to exit codes
 		Commands:               commands(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError{fmt.Errorf("unknown command %q; see transfer --help", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
 	}
 }

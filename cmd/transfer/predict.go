@@ -52,6 +52,11 @@ func predict(c *cli.Context) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want table, json or csv", f)}
 	}
+	if c.String(classifierFlag.Name) == "" {
+		if err := checkModelFlags(c); err != nil {
+			return err
+		}
+	}
 	set, err := dataset.FromPaths(c.Args().Slice()...)
 	if err != nil {
 		return usageError{err}

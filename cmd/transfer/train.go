@@ -100,6 +100,9 @@ type trainResult struct {
 }
 
 func train(c *cli.Context) error {
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
 	opts, err := trainOptions(c)
 	if err != nil {
 		return err

@@ -136,4 +136,3 @@ func defaultTutorialModel(c *cli.Context) (path, note string, err error) {
 	return path, "model: no real model here (see transfer models pull), so a generated MobileNetV2 with RANDOM weights in " + path +
 		"; its embeddings carry no ImageNet knowledge, so expect weak accuracy", nil
 }
-

@@ -1,0 +1,163 @@
+//go:build cgo
+
+package models_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/models"
+)
+
+// trainedHead returns a head with random weights for info's backbone.
+func trainedHead(info backbone.Info, classes []string, seed uint64) *head.Model {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	layer := head.NewDense(info.Dim, len(classes), rng)
+	for j := range layer.B {
+		layer.B[j] = rng.NormFloat64()
+	}
+	return &head.Model{Layer: layer, Classes: classes, Source: head.Provenance{Fingerprint: info.Fingerprint, Resize: "stretch/bilinear/32x32"}}
+}
+
+// TestExportMatchesBackbonePlusHead exports every flavour, with and without
+// preprocessing, runs the file through ONNX Runtime and compares it with the
+// backbone followed by the Go head on the same images.
+func TestExportMatchesBackbonePlusHead(t *testing.T) {
+	ortest.Require(t)
+	cases := []struct {
+		name   string
+		cfg    mobilenet.Config
+		pixels models.PixelType
+	}{
+		{"torch", mobilenet.Small(mobilenet.Torch, 1), ""},
+		{"torch uint8 pixels", mobilenet.Small(mobilenet.Torch, 2), models.PixelsUint8},
+		{"mxnet fixed batch", mobilenet.Small(mobilenet.MXNet, 3), ""},
+		{"tf2onnx float pixels", mobilenet.Small(mobilenet.TF2ONNX, 4), models.PixelsFloat},
+		{"tf2onnx opset 18", func() mobilenet.Config { c := mobilenet.Small(mobilenet.TF2ONNX, 5); c.Opset = 18; return c }(), models.PixelsUint8},
+		{"keras2onnx", mobilenet.Small(mobilenet.Keras2ONNX, 6), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			net := mobilenet.New(tc.cfg)
+			path := filepath.Join(t.TempDir(), "m.onnx")
+			if err := net.WriteFile(path); err != nil {
+				t.Fatal(err)
+			}
+			m, err := onnxgraph.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := backbone.OpenModel(m, path, backbone.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Destroy()
+			info := b.Info()
+			h := trainedHead(info, []string{"a", "b", "c"}, 9)
+			out, err := models.Export(m, info, h, models.ExportOptions{Pixels: tc.pixels})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range out.Proto.GetGraph().GetNode() {
+				if n.GetName() == "Gemm_0" || n.GetName() == "predictions/Softmax" || n.GetName() == "mobilenetv20_output_pred_fwd" {
+					t.Errorf("the original classifier node %s survived the export", n.GetName())
+				}
+			}
+			meta, err := models.ReadClassifierMeta(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(meta.Classes) != 3 || meta.Classes[2] != "c" || meta.Fingerprint != info.Fingerprint || meta.Preprocess != info.Preprocess ||
+				meta.Layout != info.Layout || meta.Width != 32 || meta.Pixels != tc.pixels || meta.Resizer.Spec() != "stretch/bilinear/32x32" {
+				t.Errorf("metadata %+v", meta)
+			}
+			cl, err := backbone.OpenClassifier(out, "exported", backbone.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Destroy()
+			if cl.Classes != 3 || cl.Uint8 != (tc.pixels == models.PixelsUint8) {
+				t.Errorf("classifier has %d classes, uint8 input %v", cl.Classes, cl.Uint8)
+			}
+
+			rng := rand.New(rand.NewPCG(1, 1))
+			var imgs [][]float32
+			var pix []uint8
+			var raw, pre []float32
+			filler := backbone.NewFiller(info.Preprocess, info.Layout)
+			rawFiller := backbone.NewFiller(backbone.Pixels, info.Layout)
+			for i := 0; i < 3; i++ {
+				img := synthetic.Draw(i%2, 2, 32, 32, rng)
+				p := make([]float32, info.InputLen())
+				filler.Fill(p, img)
+				imgs, pre = append(imgs, p), append(pre, p...)
+				r := make([]float32, info.InputLen())
+				rawFiller.Fill(r, img)
+				raw = append(raw, r...)
+				u := make([]uint8, info.InputLen())
+				backbone.FillUint8(u, img, info.Layout)
+				pix = append(pix, u...)
+			}
+			emb, err := b.Embed(context.Background(), pre)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := mat.NewDense(len(emb), info.Dim, nil)
+			for i, v := range emb {
+				for j, e := range v {
+					x.Set(i, j, float64(e))
+				}
+			}
+			want := h.Layer.Predict(nil, x)
+			var got [][]float32
+			switch tc.pixels {
+			case models.PixelsUint8:
+				got, err = cl.ClassifyUint8(context.Background(), pix)
+			case models.PixelsFloat:
+				got, err = cl.ClassifyFloat(context.Background(), raw)
+			default:
+				got, err = cl.ClassifyFloat(context.Background(), pre)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var diff float64
+			for i := range got {
+				for j := range got[i] {
+					diff = math.Max(diff, math.Abs(float64(got[i][j])-want.At(i, j)))
+				}
+			}
+			if diff >= 1e-5 {
+				t.Errorf("exported probabilities differ from backbone + head by %g", diff)
+			}
+		})
+	}
+}
+
+func TestExportRefusesForeignHead(t *testing.T) {
+	net := mobilenet.New(mobilenet.Small(mobilenet.Torch, 1))
+	m := &onnxgraph.Model{Proto: net.Model()}
+	b, _ := m.Marshal()
+	m, _ = onnxgraph.Parse(b)
+	info, err := backbone.Analyze(m, "m.onnx", backbone.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Dim = 64
+	h := trainedHead(info, []string{"a", "b"}, 1)
+	h.Source.Fingerprint = "another backbone"
+	if _, err := models.Export(m, info, h, models.ExportOptions{}); err == nil {
+		t.Fatal("exported a head trained on another backbone")
+	}
+}
