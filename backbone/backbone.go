@@ -4,10 +4,10 @@ package backbone
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
@@ -17,22 +17,29 @@ import (
 
 // Backbone is an opened model that turns preprocessed image batches into
 // embeddings. It owns an ONNX Runtime session and the tensors bound to it,
-// and must be released with Destroy. A Backbone is not safe for concurrent
-// use: run one batch at a time (ONNX Runtime parallelises inside a batch).
+// and must be released with Destroy. Run and Embed are safe for concurrent
+// use: with Options.Threads 1, several batches in flight at once use the
+// cores without ONNX Runtime's intra-op synchronisation.
 type Backbone struct {
 	info    Info
 	session *ort.DynamicAdvancedSession
-	runOpts *ort.RunOptions
 	outputs []string
 
 	// embShape and logitsShape are the per-image output shapes (without
 	// the batch axis), measured by a probe run in Open.
 	embShape, logitsShape ort.Shape
 
-	// io holds one set of input/output tensors per batch size, so that
-	// steady-state extraction allocates nothing.
-	io map[int]*ioTensors
+	// Input and output tensors are reused across batches, so that
+	// steady-state extraction allocates nothing: free holds idle sets per
+	// batch size, lent the sets whose input InputBuffer handed out, keyed
+	// by the address of their first value.
+	mu   sync.Mutex
+	free map[int][]*ioTensors
+	lent map[*float32]*ioTensors
 }
+
+// maxIdleSets bounds the idle tensor sets kept per batch size.
+const maxIdleSets = 4
 
 type ioTensors struct {
 	in, emb, logits *ort.Tensor[float32]
@@ -86,7 +93,7 @@ func OpenModel(m *onnxgraph.Model, path string, opts Options) (*Backbone, error)
 	}
 	defer so.Destroy()
 
-	b := &Backbone{info: info, io: make(map[int]*ioTensors)}
+	b := &Backbone{info: info, free: make(map[int][]*ioTensors), lent: make(map[*float32]*ioTensors)}
 	b.outputs = []string{info.Features.Tensor}
 	if info.Logits != "" {
 		b.outputs = append(b.outputs, info.Logits)
@@ -120,12 +127,6 @@ func (b *Backbone) start(model []byte, so *ort.SessionOptions, d Device, libPath
 			return cudaError(d, libPath, err)
 		}
 		return fmt.Errorf("open backbone %s: ONNX Runtime rejected the model: %v", b.info.Path, err)
-	}
-	if b.runOpts == nil {
-		if b.runOpts, err = ort.NewRunOptions(); err != nil {
-			b.Destroy()
-			return err
-		}
 	}
 	return nil
 }
@@ -284,25 +285,28 @@ func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) {
 	}
 	for start := 0; start < n; start += step {
 		k := min(step, n-start)
-		t, err := b.tensors(step)
+		src := batch[start*il : (start+k)*il]
+		t, err := b.take(src, step)
 		if err != nil {
 			return nil, err
 		}
-		src := batch[start*il : (start+k)*il]
-		dst := t.in.GetData()
-		if &dst[0] != &src[0] {
+		if dst := t.in.GetData(); &dst[0] != &src[0] {
 			copy(dst, src)
+			if k < step {
+				// A fixed-batch model gets its last chunk padded with zeros.
+				clear(dst[k*il:])
+			}
 		}
-		if k < step {
-			// A fixed-batch model gets its last chunk padded with zeros.
-			clear(dst[k*il:])
+		err = b.run(ctx, t)
+		if err == nil {
+			copy(embSlab[start*d:(start+k)*d], t.emb.GetData()[:k*d])
+			if t.logits != nil {
+				copy(logitSlab[start*c:(start+k)*c], t.logits.GetData()[:k*c])
+			}
 		}
-		if err := b.run(ctx, t); err != nil {
+		b.release(step, t)
+		if err != nil {
 			return nil, err
-		}
-		copy(embSlab[start*d:(start+k)*d], t.emb.GetData()[:k*d])
-		if t.logits != nil {
-			copy(logitSlab[start*c:(start+k)*c], t.logits.GetData()[:k*c])
 		}
 	}
 	for i := range n {
@@ -315,35 +319,46 @@ func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) {
 }
 
 // InputBuffer returns the input tensor's memory for a batch of n images.
-// Filling it and passing it (or its first n images) to Run saves a copy.
-// The buffer stays valid until Destroy.
+// Filling it and passing it to Run saves a copy; Run then takes the tensor
+// back. A buffer that is never passed to Run stays reserved until Destroy.
 func (b *Backbone) InputBuffer(n int) ([]float32, error) {
 	if b.info.FixedBatch > 0 && n != b.info.FixedBatch {
-		buf := make([]float32, n*b.info.InputLen())
-		return buf, nil
+		return make([]float32, n*b.info.InputLen()), nil
 	}
-	t, err := b.tensors(n)
+	t, err := b.acquire(n)
 	if err != nil {
 		return nil, err
 	}
-	return t.in.GetData(), nil
+	data := t.in.GetData()
+	b.mu.Lock()
+	b.lent[&data[0]] = t
+	b.mu.Unlock()
+	return data, nil
 }
 
-// maxBatchSizes bounds the cached tensor sets; extraction uses two sizes
-// (the full batch and the last, partial one).
-const maxBatchSizes = 4
-
-func (b *Backbone) tensors(n int) (*ioTensors, error) {
-	if t, ok := b.io[n]; ok {
+// take returns the tensor set for a chunk of step images: the lent set whose
+// input src is, or a free one.
+func (b *Backbone) take(src []float32, step int) (*ioTensors, error) {
+	b.mu.Lock()
+	t, ok := b.lent[&src[0]]
+	if ok && len(t.in.GetData()) == len(src) {
+		delete(b.lent, &src[0])
+		b.mu.Unlock()
 		return t, nil
 	}
-	if len(b.io) >= maxBatchSizes {
-		for k, t := range b.io {
-			t.destroy()
-			delete(b.io, k)
-			break
-		}
+	b.mu.Unlock()
+	return b.acquire(step)
+}
+
+func (b *Backbone) acquire(n int) (*ioTensors, error) {
+	b.mu.Lock()
+	if sets := b.free[n]; len(sets) > 0 {
+		t := sets[len(sets)-1]
+		b.free[n] = sets[:len(sets)-1]
+		b.mu.Unlock()
+		return t, nil
 	}
+	b.mu.Unlock()
 	t := &ioTensors{}
 	var err error
 	if t.in, err = ort.NewEmptyTensor[float32](b.inputShape(n)); err != nil {
@@ -360,8 +375,17 @@ func (b *Backbone) tensors(n int) (*ioTensors, error) {
 			return nil, err
 		}
 	}
-	b.io[n] = t
 	return t, nil
+}
+
+func (b *Backbone) release(n int, t *ioTensors) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.free[n]) >= maxIdleSets {
+		t.destroy()
+		return
+	}
+	b.free[n] = append(b.free[n], t)
 }
 
 func (b *Backbone) run(ctx context.Context, t *ioTensors) error {
@@ -369,8 +393,14 @@ func (b *Backbone) run(ctx context.Context, t *ioTensors) error {
 	if t.logits != nil {
 		outs = append(outs, t.logits)
 	}
-	if err := runCancellable(ctx, b.runOpts, func() error {
-		return b.session.RunWithOptions([]ort.Value{t.in}, outs, b.runOpts)
+	// Run options carry the terminate flag, so each run has its own.
+	ro, err := ort.NewRunOptions()
+	if err != nil {
+		return fmt.Errorf("backbone: %w", err)
+	}
+	defer ro.Destroy()
+	if err := runCancellable(ctx, ro, func() error {
+		return b.session.RunWithOptions([]ort.Value{t.in}, outs, ro)
 	}); err != nil {
 		return fmt.Errorf("backbone: %w", err)
 	}
@@ -378,20 +408,24 @@ func (b *Backbone) run(ctx context.Context, t *ioTensors) error {
 }
 
 // Destroy releases the session and every tensor. The Backbone must not be
-// used afterwards; slices returned by InputBuffer become invalid.
+// used afterwards, nor slices returned by InputBuffer.
 func (b *Backbone) Destroy() error {
-	var errs []error
-	for k, t := range b.io {
+	b.mu.Lock()
+	for n, sets := range b.free {
+		for _, t := range sets {
+			t.destroy()
+		}
+		delete(b.free, n)
+	}
+	for k, t := range b.lent {
 		t.destroy()
-		delete(b.io, k)
+		delete(b.lent, k)
 	}
-	if b.runOpts != nil {
-		errs = append(errs, b.runOpts.Destroy())
-		b.runOpts = nil
-	}
+	b.mu.Unlock()
 	if b.session != nil {
-		errs = append(errs, b.session.Destroy())
+		err := b.session.Destroy()
 		b.session = nil
+		return err
 	}
-	return errors.Join(errs...)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/transfer-go/transfer/backbone"
@@ -117,3 +118,45 @@ func TestEmbedMatchesReference(t *testing.T) {
 
 func withOpset(c mobilenet.Config, opset int64) mobilenet.Config { c.Opset = opset; return c }
 func withGemm(c mobilenet.Config) mobilenet.Config               { c.Gemm = true; return c }
+
+// TestConcurrentRuns embeds different batches from several goroutines at
+// once and checks each result against a sequential run.
+func TestConcurrentRuns(t *testing.T) {
+	ortest.Require(t)
+	_, path := writeNet(t, mobilenet.Small(mobilenet.TF2ONNX, 11))
+	b, err := backbone.Open(path, backbone.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Destroy()
+	const streams = 4
+	batches := make([][]float32, streams)
+	want := make([][][]float32, streams)
+	for i := range batches {
+		_, batches[i] = randomImages(uint64(100+i), 3+i, 32, backbone.NHWC)
+		if want[i], err = b.Embed(context.Background(), batches[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range batches {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for rep := 0; rep < 10; rep++ {
+				got, err := b.Embed(context.Background(), batches[i])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for j := range got {
+					if d := maxAbsDiff(got[j], want[i][j]); d != 0 {
+						t.Errorf("stream %d image %d differs by %g from the sequential run", i, j, d)
+						return
+					}
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+}

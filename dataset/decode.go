@@ -19,6 +19,8 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
+
+	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 
 // Errors that describe why an image could not be used. Decode wraps them in
@@ -49,6 +51,53 @@ func (e *ImageError) Unwrap() error { return e.Err }
 type DecodeOptions struct {
 	// MaxPixels bounds width*height; 0 means DefaultMaxPixels.
 	MaxPixels int
+	// Decoder decodes JPEG files; the other formats always use Go's.
+	Decoder Decoder
+	// For, when set, is the resize that follows: with TurboJPEG a JPEG
+	// larger than that resize needs is decoded at a reduced scale in the
+	// DCT domain, to the smallest multiple of 1/8 that still covers it.
+	For *Resizer
+}
+
+// Decoder is the JPEG decoder.
+type Decoder int
+
+const (
+	// GoDecoder is Go's image/jpeg: the same pixels on every machine.
+	GoDecoder Decoder = iota
+	// TurboJPEG is libjpeg-turbo, loaded at run time: several times
+	// faster, with DCT-domain downscaling of large images. Its pixels
+	// differ slightly from Go's (it upsamples chroma with a triangle
+	// filter), so caches key its embeddings apart. CMYK JPEGs still go
+	// through Go's decoder.
+	TurboJPEG
+)
+
+func (d Decoder) String() string {
+	if d == TurboJPEG {
+		return "turbojpeg"
+	}
+	return "go"
+}
+
+// ParseDecoder reads "go", "turbojpeg", or "auto", which picks TurboJPEG
+// when libturbojpeg loads and Go's decoder otherwise.
+func ParseDecoder(s string) (Decoder, error) {
+	switch s {
+	case "go":
+		return GoDecoder, nil
+	case "turbojpeg":
+		if err := turbojpeg.Load(); err != nil {
+			return GoDecoder, fmt.Errorf("--decoder turbojpeg: %w", err)
+		}
+		return TurboJPEG, nil
+	case "", "auto":
+		if turbojpeg.Available() {
+			return TurboJPEG, nil
+		}
+		return GoDecoder, nil
+	}
+	return GoDecoder, fmt.Errorf("unknown decoder %q: want auto, go or turbojpeg", s)
 }
 
 // ReadImage reads and decodes the image file at path. See Decode.
@@ -89,6 +138,24 @@ func Decode(data []byte, opts DecodeOptions) (image.Image, error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return nil, fmt.Errorf("%w: %s of %dx%d pixels exceeds the limit of %d pixels", ErrImageTooLarge, format, cfg.Width, cfg.Height, maxPixels)
+	}
+	if format == "jpeg" && opts.Decoder == TurboJPEG {
+		o := jpegOrientation(data)
+		minW, minH := cfg.Width, cfg.Height // full size unless a resize follows
+		if opts.For != nil {
+			minW, minH = opts.For.need(cfg.Width, cfg.Height)
+			if o >= 5 { // the image turns by 90 degrees after decoding
+				minW, minH = minH, minW
+			}
+		}
+		img, err := turbojpeg.Decode(data, minW, minH)
+		switch {
+		case err == nil:
+			return orient(img, o), nil
+		case !errors.Is(err, turbojpeg.ErrUnsupported):
+			return nil, fmt.Errorf("%w: %v", ErrCorruptImage, err)
+		}
+		// CMYK and YCCK files: Go's decoder handles them.
 	}
 	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
 	if err != nil {

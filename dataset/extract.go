@@ -32,8 +32,13 @@ type ExtractOptions struct {
 	Batch int
 	// Workers is the number of decoding goroutines (default: one per core).
 	Workers int
-	// Resizer brings images to the backbone's input size; its Spec is part
-	// of the cache key.
+	// Streams is the number of batches in inference at once (default 1).
+	// With a backbone of one intra-op thread, one stream per core keeps
+	// every core busy without ONNX Runtime's per-operator synchronisation,
+	// which decoding threads would otherwise stall.
+	Streams int
+	// Resizer brings images to the backbone's input size; with the decoder
+	// it makes the PixelSpec part of the cache key.
 	Resizer Resizer
 	Decode  DecodeOptions
 	// KeepLogits stores the model's original output beside each embedding
@@ -84,10 +89,10 @@ func (x *Extraction) Summary() string {
 	return fmt.Sprintf("%d embedded, %d from cache, %d failed", x.Embedded, x.Cached, x.Failed)
 }
 
-// CacheKey returns the key under which emb's embeddings of images resized by
-// r are cached.
-func CacheKey(info backbone.Info, r Resizer) Key {
-	return Key{Fingerprint: info.Fingerprint, Resize: r.Spec()}
+// CacheKey returns the key under which a backbone's embeddings of images
+// decoded by d and resized by r are cached.
+func CacheKey(info backbone.Info, r Resizer, d Decoder) Key {
+	return Key{Fingerprint: info.Fingerprint, Resize: PixelSpec(r, d)}
 }
 
 // event is what a worker reports about one item.
@@ -103,12 +108,13 @@ type event struct {
 
 // Extract computes the embedding of every item of set that cache lacks and
 // stores it, reusing cached ones. Images run through a pool of decoding
-// workers into batched inference, while a writer commits each batch in its
-// own transaction, so the three overlap. Images that cannot be read or
-// decoded are reported in Failures and skipped; the run goes on.
+// workers into batched inference (Streams batches at once), while a writer
+// commits each batch in its own transaction, so the three overlap. Images
+// that cannot be read or decoded are reported in Failures and skipped; the
+// run goes on.
 //
-// When ctx is cancelled, Extract lets the batch in flight finish, commits it,
-// and returns what it has with ctx's error.
+// When ctx is cancelled, Extract lets the batches in flight finish, commits
+// them, and returns what it has with ctx's error.
 func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts ExtractOptions) (*Extraction, error) {
 	info := emb.Info()
 	if opts.Batch <= 0 {
@@ -117,13 +123,17 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
 	}
+	if opts.Streams <= 0 {
+		opts.Streams = 1
+	}
 	if opts.Abort == nil {
 		opts.Abort = context.WithoutCancel(ctx)
 	}
 	if opts.Resizer.Width != info.Width || opts.Resizer.Height != info.Height {
 		return nil, fmt.Errorf("resizer makes %dx%d images, the backbone takes %dx%d", opts.Resizer.Width, opts.Resizer.Height, info.Width, info.Height)
 	}
-	key := CacheKey(info, opts.Resizer)
+	key := CacheKey(info, opts.Resizer, opts.Decode.Decoder)
+	opts.Decode.For = &opts.Resizer
 	if err := cache.AddBackbone(Backbone{
 		Fingerprint: info.Fingerprint, Model: opts.Model, ModelSHA256: info.ModelSHA256, EmbeddingTensor: info.Features.Tensor,
 		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), InputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), Dim: info.Dim,
@@ -139,7 +149,15 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 			x.Logits = make([][]float32, len(set.Items))
 		}
 	}
+	var mu sync.Mutex // guards x and calls of opts.Progress
+	report := func() {
+		if opts.Progress != nil {
+			x.Elapsed = time.Since(start)
+			opts.Progress(x.Progress)
+		}
+	}
 
+	// Decoding workers turn item indices into events.
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	jobs := make(chan int)
@@ -147,11 +165,11 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	il := info.InputLen()
 	pool := sync.Pool{New: func() any { return make([]float32, il) }}
 	filler := backbone.NewFiller(info.Preprocess, info.Layout)
-	var wg sync.WaitGroup
+	var workers sync.WaitGroup
 	for w := 0; w < opts.Workers; w++ {
-		wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer wg.Done()
+			defer workers.Done()
 			for idx := range jobs {
 				ev := prepare(workCtx, set, idx, cache, key, opts, filler, &pool)
 				select {
@@ -173,50 +191,66 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		}
 	}()
 	go func() {
-		wg.Wait()
+		workers.Wait()
 		close(events)
 	}()
 
+	// Inference streams run full batches and hand their rows to the writer.
 	w := newBatchWriter(cache, key)
-	var pending []event // prepared images waiting for inference
-	var pathRows []Row  // path records of hits, written with the next batch
-	report := func() {
-		if opts.Progress != nil {
-			x.Elapsed = time.Since(start)
-			opts.Progress(x.Progress)
-		}
-	}
-	flush := func() error {
-		if len(pending) == 0 {
-			if len(pathRows) > 0 {
-				w.send(pathRows)
-				pathRows = nil
-			}
-			return nil
-		}
-		rows, err := infer(opts.Abort, emb, pending, &pool, il)
-		if err != nil {
-			return err
-		}
-		for i, ev := range pending {
-			x.Embedded++
-			if opts.Collect {
-				x.Vectors[ev.idx] = rows[i].Vector
-				if x.Logits != nil {
-					x.Logits[ev.idx] = rows[i].Logits
+	batches := make(chan []event)
+	inferErr := make(chan error, opts.Streams)
+	var streams sync.WaitGroup
+	for s := 0; s < opts.Streams; s++ {
+		streams.Add(1)
+		go func() {
+			defer streams.Done()
+			for pending := range batches {
+				rows, err := infer(opts.Abort, emb, pending, &pool, il)
+				if err != nil {
+					select {
+					case inferErr <- err:
+					default: // the first errors are enough
+					}
+					continue
 				}
+				mu.Lock()
+				for i, ev := range pending {
+					x.Embedded++
+					if opts.Collect {
+						x.Vectors[ev.idx] = rows[i].Vector
+						if x.Logits != nil {
+							x.Logits[ev.idx] = rows[i].Logits
+						}
+					}
+					if !opts.KeepLogits {
+						rows[i].Logits = nil
+					}
+				}
+				report()
+				mu.Unlock()
+				w.send(rows)
 			}
-			if !opts.KeepLogits {
-				rows[i].Logits = nil
-			}
-		}
-		pending = pending[:0]
-		w.send(append(rows, pathRows...))
-		pathRows = nil
-		report()
-		return nil
+		}()
 	}
 
+	var pending []event // prepared images waiting for a stream
+	var pathRows []Row  // path records of hits, written with the next batch
+	dispatch := func() bool {
+		if len(pathRows) > 0 {
+			w.send(pathRows)
+			pathRows = nil
+		}
+		if len(pending) == 0 {
+			return true
+		}
+		select {
+		case batches <- pending:
+			pending = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	var runErr error
 loop:
 	for ctx.Err() == nil {
@@ -226,11 +260,15 @@ loop:
 		case err := <-w.errc:
 			runErr = err
 			break loop
+		case err := <-inferErr:
+			runErr = err
+			break loop
 		case ev, ok := <-events:
 			if !ok {
-				runErr = flush()
+				dispatch()
 				break loop
 			}
+			mu.Lock()
 			switch {
 			case ev.err != nil:
 				x.Failed++
@@ -252,17 +290,24 @@ loop:
 				report()
 			default:
 				pending = append(pending, ev)
-				if len(pending) == opts.Batch {
-					if runErr = flush(); runErr != nil {
-						break loop
-					}
-				}
+			}
+			mu.Unlock()
+			if len(pending) == opts.Batch && !dispatch() {
+				break loop
 			}
 		}
 	}
 	stopWork()
+	close(batches)
+	streams.Wait()
+	close(inferErr)
 	if err := w.close(); err != nil && runErr == nil {
 		runErr = err
+	}
+	for err := range inferErr {
+		if runErr == nil {
+			runErr = err
+		}
 	}
 	x.Elapsed = time.Since(start)
 	sortFailures(x.Failures)

@@ -70,13 +70,6 @@ func ParseFilter(s string) (Filter, error) {
 	return Bilinear, fmt.Errorf("unknown resize filter %q: want bilinear or nearest", s)
 }
 
-func (f Filter) imaging() imaging.ResampleFilter {
-	if f == Nearest {
-		return imaging.NearestNeighbor
-	}
-	return imaging.Linear
-}
-
 // Resizer brings decoded images to a model's input size.
 type Resizer struct {
 	Width, Height int
@@ -90,45 +83,67 @@ func (r Resizer) Spec() string {
 	return fmt.Sprintf("%s/%s/%dx%d", r.Mode, r.Filter, r.Width, r.Height)
 }
 
-// Resize returns img at r.Width x r.Height as opaque 8-bit RGB (alpha is
-// composited onto black). It reads img in its own colour model, so a JPEG's
-// YCbCr planes are converted once, while resampling.
+// PixelSpec names everything that decides the pixels a model sees: the
+// resize and, when it is not Go's, the JPEG decoder. Caches key embeddings
+// by it together with the image bytes.
+func PixelSpec(r Resizer, d Decoder) string {
+	if d == TurboJPEG {
+		return r.Spec() + "/" + d.String()
+	}
+	return r.Spec()
+}
+
+// shorterSide is the side crop mode scales the shorter side to: 256/224 of
+// the input size, rounded (256 for 224).
+func (r Resizer) shorterSide() int {
+	return (min(r.Width, r.Height)*256 + 112) / 224
+}
+
+// need returns the smallest source size that Resize can bring to r without
+// upscaling, for a w x h image: the input size for stretch, a shorter side
+// of shorterSide for crop.
+func (r Resizer) need(w, h int) (int, int) {
+	if r.Mode != ResizeCrop {
+		return r.Width, r.Height
+	}
+	if w <= h {
+		return r.shorterSide(), 0
+	}
+	return 0, r.shorterSide()
+}
+
+// Resize returns img at r.Width x r.Height as opaque 8-bit RGB. Transparent
+// pixels are composited onto black first, then resampled in float32 with one
+// rounding at the end; for crop mode only the crop is computed.
 func (r Resizer) Resize(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	var out *image.NRGBA
-	switch {
-	case r.Mode == ResizeCrop:
+	src := toNRGBA(img)
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	dw, dh, x0, y0 := r.Width, r.Height, 0, 0
+	if r.Mode == ResizeCrop {
 		// torchvision: the shorter side becomes s, the longer side
-		// int(s * long / short); the crop's top-left is rounded.
-		s := (r.Width*256 + 112) / 224
-		if r.Height < r.Width {
-			s = (r.Height*256 + 112) / 224
-		}
-		w, h := b.Dx(), b.Dy()
+		// int(s * long / short); the crop's top-left is rounded half to
+		// even, as Python's round.
+		s := r.shorterSide()
 		if w <= h {
-			w, h = s, s*h/w
+			dw, dh = s, s*h/w
 		} else {
-			w, h = s*w/h, s
+			dw, dh = s*w/h, s
 		}
-		if w < r.Width {
-			w = r.Width
-		}
-		if h < r.Height {
-			h = r.Height
-		}
-		scaled := imaging.Resize(img, w, h, r.Filter.imaging())
-		x0 := int(roundHalfEven(float64(w-r.Width) / 2))
-		y0 := int(roundHalfEven(float64(h-r.Height) / 2))
-		out = imaging.Crop(scaled, image.Rect(x0, y0, x0+r.Width, y0+r.Height))
-	case b.Dx() == r.Width && b.Dy() == r.Height:
-		out = imaging.Clone(img)
-	default:
-		out = imaging.Resize(img, r.Width, r.Height, r.Filter.imaging())
+		dw, dh = max(dw, r.Width), max(dh, r.Height)
+		x0 = int(roundHalfEven(float64(dw-r.Width) / 2))
+		y0 = int(roundHalfEven(float64(dh-r.Height) / 2))
 	}
-	if !opaque(img.ColorModel()) {
-		flattenAlpha(out)
+	if dw == w && dh == h && x0 == 0 && y0 == 0 && r.Width == w && r.Height == h {
+		if src == img {
+			return imaging.Clone(src)
+		}
+		return src
 	}
-	return out
+	if r.Filter == Nearest {
+		return nearestRGB(src, dw, dh, x0, y0, r.Width, r.Height)
+	}
+	return resampleRGB(src, dw, dh, x0, y0, r.Width, r.Height)
 }
 
 // roundHalfEven is Python's round(), which torchvision's CenterCrop uses.

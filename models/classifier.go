@@ -20,6 +20,8 @@ type ClassifierMeta struct {
 	Width       int
 	Height      int
 	Resizer     dataset.Resizer
+	// Decoder is the JPEG decoder whose pixels the head was trained on.
+	Decoder dataset.Decoder
 	// Pixels is the raw-pixel input type, or "" when the model takes
 	// preprocessed floats.
 	Pixels PixelType
@@ -52,6 +54,9 @@ func ReadClassifierMeta(m *onnxgraph.Model) (ClassifierMeta, error) {
 	}
 	meta.Resizer = dataset.Resizer{Width: meta.Width, Height: meta.Height}
 	parts := strings.Split(props[MetaResize], "/")
+	if len(parts) == 4 && parts[3] == dataset.TurboJPEG.String() {
+		meta.Decoder, parts = dataset.TurboJPEG, parts[:3]
+	}
 	if len(parts) != 3 {
 		return meta, fmt.Errorf("%w: metadata %s is %q", backbone.ErrBadInput, MetaResize, props[MetaResize])
 	}

@@ -61,6 +61,7 @@ func checkModelFlags(c *cli.Context) error {
 		func() error { _, err := backbone.ParseDevice(c.String(deviceFlag.Name)); return err },
 		func() error { _, err := backbone.ParseLayout(c.String(layoutFlag.Name)); return err },
 		func() error { _, err := dataset.ParseFilter(c.String(filterFlag.Name)); return err },
+		func() error { _, err := dataset.ParseDecoder(c.String(decoderFlag.Name)); return err },
 		func() error {
 			if p := c.String(preprocessFlag.Name); p != "" {
 				_, err := backbone.ParsePreprocess(p)

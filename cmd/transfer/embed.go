@@ -52,6 +52,7 @@ type session struct {
 	b       *backbone.Backbone
 	model   *models.Resolved
 	resizer dataset.Resizer
+	decoder dataset.Decoder
 	cache   *dataset.Cache
 }
 
@@ -59,6 +60,11 @@ func openSession(c *cli.Context) (*session, error) {
 	b, r, resizer, err := openBackbone(c)
 	if err != nil {
 		return nil, err
+	}
+	decoder, err := dataset.ParseDecoder(c.String(decoderFlag.Name))
+	if err != nil {
+		b.Destroy()
+		return nil, usageError{err}
 	}
 	cache, err := dataset.OpenCache(c.String(cacheFlag.Name))
 	if err != nil {
@@ -68,7 +74,7 @@ func openSession(c *cli.Context) (*session, error) {
 		}
 		return nil, err
 	}
-	return &session{c: c, b: b, model: r, resizer: resizer, cache: cache}, nil
+	return &session{c: c, b: b, model: r, resizer: resizer, decoder: decoder, cache: cache}, nil
 }
 
 func (s *session) close() {
@@ -80,7 +86,7 @@ func (s *session) close() {
 func (s *session) provenance() head.Provenance {
 	info := s.b.Info()
 	return head.Provenance{
-		Fingerprint: info.Fingerprint, Resize: s.resizer.Spec(), Model: s.model.Path, ModelSHA256: info.ModelSHA256,
+		Fingerprint: info.Fingerprint, Resize: dataset.PixelSpec(s.resizer, s.decoder), Model: s.model.Path, ModelSHA256: info.ModelSHA256,
 		EmbeddingTensor: info.Features.Tensor, Preprocess: info.Preprocess.Name, Layout: info.Layout.String(),
 		InputSize: [2]int{info.Width, info.Height},
 	}
@@ -94,7 +100,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	stderr := c.App.ErrWriter
 	progress := newProgress(stderr, len(set.Items), c.Bool(quietFlag.Name))
 	x, err := dataset.Extract(ctx, set, s.b, s.cache, dataset.ExtractOptions{
-		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
+		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer, Decode: dataset.DecodeOptions{Decoder: s.decoder},
 		KeepLogits: keepLogits, Collect: collect, Abort: abortContext(ctx), Progress: progress.update,
 		Model: s.model.Path,
 	})

@@ -198,6 +198,13 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 	if err != nil {
 		return usageError{err}
 	}
+	decode := dataset.DecodeOptions{Decoder: meta.Decoder, For: &meta.Resizer}
+	if meta.Decoder == dataset.TurboJPEG {
+		if _, err := dataset.ParseDecoder("turbojpeg"); err != nil {
+			decode.Decoder = dataset.GoDecoder
+			fmt.Fprintf(c.App.ErrWriter, "warning: the head was trained on pixels from libjpeg-turbo, which is not installed here (%v); Go's decoder gives slightly different pixels\n", err)
+		}
+	}
 	cl, err := backbone.OpenClassifier(m, path, backbone.Options{LibraryPath: c.String(ortLibFlag.Name), Device: dev, Threads: c.Int(threadsFlag.Name), Layout: meta.Layout})
 	if err != nil {
 		return err
@@ -210,7 +217,7 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 		var imgs []*image.NRGBA
 		var idx []int
 		for i := start; i < min(start+batchSize, len(set.Items)); i++ {
-			img, err := dataset.ReadImage(set.Items[i].Path, dataset.DecodeOptions{})
+			img, err := dataset.ReadImage(set.Items[i].Path, decode)
 			if err != nil {
 				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
 				fmt.Fprintf(c.App.ErrWriter, "skipped %v\n", err)

@@ -72,6 +72,10 @@ var (
 		Name: "filter", Category: catModel, Value: "bilinear",
 		Usage: "resampling filter: bilinear (antialiased on downscale) or nearest (Keras load_img's default)",
 	}
+	decoderFlag = &cli.StringFlag{
+		Name: "decoder", Category: catModel, Value: "auto", EnvVars: envVars("decoder"),
+		Usage: "JPEG decoder: turbojpeg (libjpeg-turbo, several times faster, downscales large images while decoding), go (the same pixels everywhere), or auto (turbojpeg when libturbojpeg is installed); caches keep their embeddings apart",
+	}
 	modelsDirFlag = &cli.StringFlag{
 		Name: "models-dir", Category: catModel, EnvVars: envVars("models-dir"), DefaultText: "<user cache dir>/transfer/models",
 		Usage: "where pulled models live",
@@ -94,5 +98,5 @@ var (
 // backboneFlags are the flags of every command that runs a backbone.
 func backboneFlags() []cli.Flag {
 	return []cli.Flag{modelFlag, preprocessFlag, layoutFlag, inputSizeFlag, embeddingOutputFlag,
-		resizeFlag, filterFlag, modelsDirFlag, deviceFlag, threadsFlag, ortLibFlag}
+		resizeFlag, filterFlag, decoderFlag, modelsDirFlag, deviceFlag, threadsFlag, ortLibFlag}
 }

@@ -117,7 +117,7 @@ func TestWorkflow(t *testing.T) {
 	}
 
 	r = mustRun(t, dir, "cache", "stats")
-	if !strings.Contains(r.stdout, "model.onnx") || !strings.Contains(r.stdout, "stretch/bilinear/32x32  24") {
+	if !strings.Contains(r.stdout, "model.onnx") || !strings.Contains(r.stdout, "stretch/bilinear/32x32") || !strings.Contains(r.stdout, "  24  ") {
 		t.Errorf("cache stats:\n%s", r.stdout)
 	}
 	r = mustRun(t, dir, "cache", "check")

@@ -30,9 +30,18 @@ func Require(t testing.TB) {
 // fresh clone.
 func SharedDir(t testing.TB) string {
 	t.Helper()
+	dir := FindShared()
+	if dir == "" {
+		t.Skip("../shared is absent (it holds the real model and the cat photos); skipping")
+	}
+	return dir
+}
+
+// FindShared returns the shared data directory, or "" when it is absent.
+func FindShared() string {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return ""
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -40,13 +49,13 @@ func SharedDir(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no go.mod above the test's directory; cannot locate ../shared")
+			return ""
 		}
 		dir = parent
 	}
 	shared := filepath.Join(filepath.Dir(dir), "shared")
 	if st, err := os.Stat(filepath.Join(shared, "README.md")); err != nil || st.IsDir() {
-		t.Skip("../shared is absent (it holds the real model and the cat photos); skipping")
+		return ""
 	}
 	return shared
 }
