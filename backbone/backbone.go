@@ -126,7 +126,7 @@ func (b *Backbone) start(model []byte, so *ort.SessionOptions, d Device, libPath
 		if d.CUDA {
 			return cudaError(d, libPath, err)
 		}
-		return fmt.Errorf("open backbone %s: ONNX Runtime rejected the model: %v", b.info.Path, err)
+		return fmt.Errorf("open backbone %s: %w: %v", b.info.Path, ErrModelRejected, err)
 	}
 	return nil
 }

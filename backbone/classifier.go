@@ -82,7 +82,7 @@ func OpenClassifier(m *onnxgraph.Model, path string, opts Options) (*Classifier,
 		if opts.Device.CUDA {
 			return nil, cudaError(opts.Device, libPath, err)
 		}
-		return nil, fmt.Errorf("classifier %s: ONNX Runtime rejected the model: %v", path, err)
+		return nil, fmt.Errorf("classifier %s: %w: %v", path, ErrModelRejected, err)
 	}
 	if c.runOpts, err = ort.NewRunOptions(); err != nil {
 		c.Destroy()

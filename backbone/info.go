@@ -15,6 +15,10 @@ import (
 // ErrBadInput reports a model whose input is not one batch of RGB images.
 var ErrBadInput = errors.New("model input is not an image batch")
 
+// ErrModelRejected reports a model that ONNX Runtime refused to load: an
+// operator set it does not implement, an invalid graph.
+var ErrModelRejected = errors.New("ONNX Runtime rejected the model")
+
 // DefaultInputSize is the side used when the model leaves height and width
 // dynamic and Options.InputSize is 0: MobileNetV2's 224.
 const DefaultInputSize = 224

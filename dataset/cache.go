@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
@@ -51,6 +53,8 @@ CREATE TABLE IF NOT EXISTS backbones (
 	dim              INTEGER NOT NULL,
 	first_seen       TEXT NOT NULL
 );
+-- A rowid table, not WITHOUT ROWID: its leaves keep a 5 KB vector inside
+-- the page, where an index b-tree would spill it into overflow pages.
 CREATE TABLE IF NOT EXISTS embeddings (
 	fingerprint  TEXT NOT NULL,
 	image_sha256 TEXT NOT NULL,
@@ -59,8 +63,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
 	vector       BLOB NOT NULL,
 	logits       BLOB,
 	computed_at  TEXT NOT NULL,
-	PRIMARY KEY (fingerprint, image_sha256, resize)
-) WITHOUT ROWID;
+	UNIQUE (fingerprint, image_sha256, resize)
+);
 CREATE TABLE IF NOT EXISTS paths (
 	path         TEXT PRIMARY KEY,
 	image_sha256 TEXT NOT NULL,
@@ -78,7 +82,7 @@ type Cache struct {
 	db   *sql.DB
 	path string
 
-	getStmt, hashStmt *sql.Stmt
+	getStmt *sql.Stmt
 }
 
 // OpenCache opens the cache at path, creating it (and its folder) when it does
@@ -97,7 +101,7 @@ func OpenCache(path string) (*Cache, error) {
 		}
 	} else if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("cache %s: %w", path, err)
+			return nil, fmt.Errorf("cache %s: cannot create its folder (%w); pass --cache a path in a writable folder", path, err)
 		}
 	} else {
 		return nil, fmt.Errorf("cache %s: %w", path, err)
@@ -127,7 +131,14 @@ func dsn(path string, readOnly bool) string {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
 		q.Set("_txlock", "immediate")
+		// A vector of 1280 float32 is 5 KB: 16 KB pages hold three
+		// without overflow chains (4 KB pages would need two pages and
+		// a chain each). Only a new file takes the page size.
+		q.Add("_pragma", "page_size(16384)")
 	}
+	// Reads through a memory map cost no system call per page, which is
+	// what loading tens of thousands of vectors is made of.
+	q.Add("_pragma", "mmap_size(4294967296)")
 	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout.Milliseconds())))
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -194,9 +205,6 @@ func (c *Cache) init() error {
 	if c.getStmt, err = c.db.Prepare(`SELECT dim, vector, logits FROM embeddings WHERE fingerprint = ? AND image_sha256 = ? AND resize = ?`); err != nil {
 		return err
 	}
-	if c.hashStmt, err = c.db.Prepare(`SELECT image_sha256 FROM paths WHERE path = ? AND size = ? AND mtime_ns = ?`); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -211,9 +219,6 @@ func (c *Cache) Path() string { return c.path }
 func (c *Cache) Close() error {
 	if c.getStmt != nil {
 		c.getStmt.Close()
-	}
-	if c.hashStmt != nil {
-		c.hashStmt.Close()
 	}
 	return c.db.Close()
 }
@@ -272,20 +277,6 @@ func (c *Cache) Get(ctx context.Context, k Key, sha string) (Entry, bool, error)
 		e.Logits = decodeVector(logits)
 	}
 	return e, true, nil
-}
-
-// KnownHash returns the digest recorded for the file at path when its size
-// and modification time still match, so unchanged files are not read again.
-func (c *Cache) KnownHash(ctx context.Context, path string, size, mtimeNS int64) (string, bool, error) {
-	var sha string
-	err := c.hashStmt.QueryRowContext(ctx, path, size, mtimeNS).Scan(&sha)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
-	}
-	return sha, true, nil
 }
 
 // Row is one image's record for Put. Vector may be nil for an image whose
@@ -363,3 +354,127 @@ func decodeVector(b []byte) []float32 {
 	}
 	return v
 }
+
+// pathRecord is what the cache knows about a file path.
+type pathRecord struct {
+	sha           string
+	size, mtimeNS int64
+}
+
+// pathRecords returns the records of the given absolute paths.
+func (c *Cache) pathRecords(ctx context.Context, paths []string) (map[string]pathRecord, error) {
+	out := make(map[string]pathRecord, len(paths))
+	var mu sync.Mutex
+	err := c.inChunks(ctx, paths, `SELECT path, image_sha256, size, mtime_ns FROM paths WHERE path IN `, func(rows *sql.Rows) error {
+		var p string
+		var r pathRecord
+		if err := rows.Scan(&p, &r.sha, &r.size, &r.mtimeNS); err != nil {
+			return err
+		}
+		mu.Lock()
+		out[p] = r
+		mu.Unlock()
+		return nil
+	})
+	return out, err
+}
+
+// entries returns the cached embeddings under k of the given digests; with
+// vectors false it returns the entries without their values (nil Vector),
+// to tell which digests are cached and whether they have logits.
+func (c *Cache) entries(ctx context.Context, k Key, shas []string, vectors bool) (map[string]Entry, error) {
+	out := make(map[string]Entry, len(shas))
+	var mu sync.Mutex
+	cols := "image_sha256, dim, NULL, logits IS NOT NULL, NULL"
+	if vectors {
+		cols = "image_sha256, dim, vector, logits IS NOT NULL, logits"
+	}
+	q := `SELECT ` + cols + ` FROM embeddings WHERE fingerprint = ` + quote(k.Fingerprint) + ` AND resize = ` + quote(k.Resize) + ` AND image_sha256 IN `
+	err := c.inChunks(ctx, shas, q, func(rows *sql.Rows) error {
+		var sha string
+		var dim int
+		// RawBytes point into SQLite's memory: decoding from them saves a
+		// copy of every vector.
+		var vec, logits sql.RawBytes
+		var hasLogits bool
+		if err := rows.Scan(&sha, &dim, &vec, &hasLogits, &logits); err != nil {
+			return err
+		}
+		e := Entry{}
+		if vectors {
+			if e.Vector = decodeVector(vec); len(e.Vector) != dim {
+				return fmt.Errorf("entry %s has %d values, recorded dimension %d (run transfer cache check)", sha, len(e.Vector), dim)
+			}
+			if logits != nil {
+				e.Logits = decodeVector(logits)
+			}
+		} else if hasLogits {
+			e.Logits = []float32{} // present, not loaded
+		}
+		mu.Lock()
+		out[sha] = e
+		mu.Unlock()
+		return nil
+	})
+	return out, err
+}
+
+// inChunks runs query with "(?, ?, ...)" appended for chunks of args, so
+// that thousands of keys cost a few queries instead of one each. The chunks
+// run on one goroutine per core, each with its own connection; scan must be
+// safe for concurrent use.
+func (c *Cache) inChunks(ctx context.Context, args []string, query string, scan func(*sql.Rows) error) error {
+	const chunk = 500
+	var chunks [][]string
+	for start := 0; start < len(args); start += chunk {
+		chunks = append(chunks, args[start:min(start+chunk, len(args))])
+	}
+	next := make(chan []string)
+	errs := make(chan error, len(chunks))
+	var wg sync.WaitGroup
+	for g := 0; g < min(runtime.NumCPU(), len(chunks)); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for part := range next {
+				errs <- c.queryIn(ctx, part, query, scan)
+			}
+		}()
+	}
+	for _, part := range chunks {
+		next <- part
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cache) queryIn(ctx context.Context, part []string, query string, scan func(*sql.Rows) error) error {
+	vals := make([]any, len(part))
+	for i, a := range part {
+		vals[i] = a
+	}
+	rows, err := c.db.QueryContext(ctx, query+"("+strings.Repeat("?,", len(part)-1)+"?)", vals...)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("cache %s: %w", c.path, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+	}
+	return nil
+}
+
+// quote makes s an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

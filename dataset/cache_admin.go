@@ -185,7 +185,8 @@ func (c *Cache) mergeOne(ctx context.Context, in string) (int64, error) {
 	defer tx.Rollback()
 	stmts := []string{
 		`INSERT OR IGNORE INTO main.backbones SELECT * FROM src.backbones`,
-		`INSERT INTO main.embeddings SELECT * FROM src.embeddings WHERE true
+		`INSERT INTO main.embeddings (fingerprint, image_sha256, resize, dim, vector, logits, computed_at)
+			SELECT fingerprint, image_sha256, resize, dim, vector, logits, computed_at FROM src.embeddings WHERE true
 			ON CONFLICT DO UPDATE SET logits = coalesce(embeddings.logits, excluded.logits)`,
 		`INSERT OR IGNORE INTO main.paths SELECT * FROM src.paths`,
 	}

@@ -38,12 +38,6 @@ func TestCachePutGet(t *testing.T) {
 	if _, ok, _ := c.Get(ctx, dataset.Key{Fingerprint: "fp", Resize: "crop/bilinear/8x8"}, "aa"); ok {
 		t.Error("another resize specification hit")
 	}
-	if sha, ok, _ := c.KnownHash(ctx, "/x/a.jpg", 3, 9); !ok || sha != "aa" {
-		t.Errorf("KnownHash = %q, %v", sha, ok)
-	}
-	if _, ok, _ := c.KnownHash(ctx, "/x/a.jpg", 3, 10); ok {
-		t.Error("KnownHash ignored a changed modification time")
-	}
 	// A second Put of the same image keeps the first vector and adds logits.
 	c.Put(ctx, k, []dataset.Row{{SHA256: "aa", Vector: []float32{9, 9, 9}, Logits: []float32{0.5}}})
 	e, _, _ = c.Get(ctx, k, "aa")

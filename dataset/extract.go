@@ -157,6 +157,11 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		}
 	}
 
+	known, err := prefetch(ctx, set, cache, key, opts)
+	if err != nil {
+		return nil, err
+	}
+
 	// Decoding workers turn item indices into events.
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
@@ -171,7 +176,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		go func() {
 			defer workers.Done()
 			for idx := range jobs {
-				ev := prepare(workCtx, set, idx, cache, key, opts, filler, &pool)
+				ev := prepare(workCtx, set, idx, cache, key, opts, filler, &pool, known)
 				select {
 				case events <- ev:
 				case <-workCtx.Done():
@@ -317,16 +322,45 @@ loop:
 	return x, runErr
 }
 
+// known is what the cache knew of a set's files when extraction started,
+// read in a few bulk queries instead of two per image.
+type known struct {
+	abs     []string              // absolute path of each item
+	paths   map[string]pathRecord // path records of the set's files
+	entries map[string]Entry      // cached entries of their recorded digests
+}
+
+// prefetch reads the path records of the set's files and the cache entries
+// of their recorded digests: with vectors when they are to be collected,
+// else only whether they exist.
+func prefetch(ctx context.Context, set *Set, cache *Cache, key Key, opts ExtractOptions) (*known, error) {
+	k := &known{abs: make([]string, len(set.Items))}
+	for i, it := range set.Items {
+		abs, err := filepath.Abs(it.Path)
+		if err != nil {
+			abs = it.Path
+		}
+		k.abs[i] = abs
+	}
+	var err error
+	if k.paths, err = cache.pathRecords(ctx, k.abs); err != nil {
+		return nil, err
+	}
+	shas := make([]string, 0, len(k.paths))
+	for _, r := range k.paths {
+		shas = append(shas, r.sha)
+	}
+	k.entries, err = cache.entries(ctx, key, shas, opts.Collect)
+	return k, err
+}
+
 // prepare does a worker's part for one item: find its digest (from the
 // path record when the file is unchanged), look the embedding up, and on a
 // miss decode, resize and preprocess the image.
-func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts ExtractOptions, filler *backbone.Filler, pool *sync.Pool) event {
+func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts ExtractOptions, filler *backbone.Filler, pool *sync.Pool, k *known) event {
 	it := set.Items[idx]
 	ev := event{idx: idx}
-	abs, err := filepath.Abs(it.Path)
-	if err != nil {
-		abs = it.Path
-	}
+	abs := k.abs[idx]
 	st, err := os.Stat(it.Path)
 	if err != nil {
 		ev.err = &ImageError{Path: it.Path, Err: err}
@@ -341,12 +375,18 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		ev.row.Label = set.Classes[it.Label]
 	}
 	var data []byte
-	sha, known, err := cache.KnownHash(ctx, abs, ev.row.Size, ev.row.MtimeNS)
-	if err != nil {
-		ev.err = err
-		return ev
-	}
-	if !known {
+	var sha string
+	rec, isKnown := k.paths[abs]
+	if isKnown = isKnown && rec.size == ev.row.Size && rec.mtimeNS == ev.row.MtimeNS; isKnown {
+		sha = rec.sha
+		if e, ok := k.entries[sha]; ok && (!opts.KeepLogits || e.Logits != nil) {
+			if opts.Collect {
+				ev.row.Vector, ev.logits = e.Vector, e.Logits
+			}
+			ev.hit, ev.row.SHA256 = true, sha
+			return ev
+		}
+	} else {
 		if data, err = os.ReadFile(it.Path); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
@@ -363,9 +403,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 	}
 	if hit && (!opts.KeepLogits || e.Logits != nil) {
 		ev.hit, ev.row.Vector, ev.logits = true, e.Vector, e.Logits
-		if !known {
-			ev.pathUp = true
-		}
+		ev.pathUp = !isKnown
 		return ev
 	}
 	if data == nil {

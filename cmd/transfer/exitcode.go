@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 )
 
@@ -34,7 +36,9 @@ func badInput(err error) error {
 // badInputErrors are library errors that mean "fix your input".
 var badInputErrors = []error{
 	onnxgraph.ErrNotONNX, onnxgraph.ErrExternalData,
-	backbone.ErrBadInput, backbone.ErrNoEmbedding,
+	backbone.ErrBadInput, backbone.ErrNoEmbedding, backbone.ErrModelRejected,
+	head.ErrBadHeadFile, head.ErrBackboneMismatch,
+	dataset.ErrNotCache, dataset.ErrCacheTooNew,
 }
 
 func exitCode(err error) int {

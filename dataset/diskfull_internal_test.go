@@ -1,0 +1,87 @@
+package dataset
+
+import (
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/transfer-go/transfer/backbone"
+)
+
+// growingEmbedder returns large vectors so that a small page budget fills.
+type growingEmbedder struct{ info backbone.Info }
+
+func (g growingEmbedder) Info() backbone.Info { return g.info }
+func (g growingEmbedder) InputBuffer(n int) ([]float32, error) {
+	return make([]float32, n*g.info.InputLen()), nil
+}
+func (g growingEmbedder) Run(ctx context.Context, batch []float32) (*backbone.Result, error) {
+	n := len(batch) / g.info.InputLen()
+	r := &backbone.Result{}
+	for i := 0; i < n; i++ {
+		v := make([]float32, g.info.Dim)
+		v[0] = batch[i*g.info.InputLen()]
+		r.Embeddings = append(r.Embeddings, v)
+	}
+	return r, nil
+}
+
+// TestDiskFull fills the cache's page budget (SQLite's max_page_count, which
+// fails writes as a full disk does): extraction must stop with an error
+// that says so, and every batch committed before stays intact.
+func TestDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	var items []Item
+	for i := 0; i < 60; i++ {
+		p := filepath.Join(dir, string(rune('a'+i%26))+string(rune('a'+i/26))+".png")
+		img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+		img.Pix[0] = uint8(i)
+		writePNG(t, p, img)
+		items = append(items, Item{Path: p, Rel: filepath.Base(p), Label: Unlabelled})
+	}
+	set := &Set{Root: dir, Items: items}
+	c, err := OpenCache(filepath.Join(dir, "cache.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.db.SetMaxOpenConns(1) // the page budget is per connection
+	var pages int
+	c.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	if _, err := c.db.Exec(`PRAGMA max_page_count = ` + itoa(pages+12)); err != nil {
+		t.Fatal(err)
+	}
+	emb := growingEmbedder{info: backbone.Info{Layout: backbone.NHWC, Height: 4, Width: 4, Preprocess: backbone.Raw, Dim: 4000, Fingerprint: "fp"}}
+	x, err := Extract(context.Background(), set, emb, c, ExtractOptions{Batch: 4, Workers: 1, Resizer: Resizer{Width: 4, Height: 4}})
+	if err == nil || !strings.Contains(err.Error(), "the disk is full") {
+		t.Fatalf("error %v, want one saying the disk is full", err)
+	}
+	t.Logf("stopped after %d embedded: %v", x.Embedded, err)
+	var rows int
+	c.db.QueryRow(`SELECT count(*) FROM embeddings`).Scan(&rows)
+	if rows == 0 || rows%4 != 0 || rows >= 60 {
+		t.Errorf("%d rows committed; want whole batches of 4 and fewer than all", rows)
+	}
+	probs, n, err := c.Check(context.Background(), 0)
+	if err != nil || len(probs) != 0 || n != rows {
+		t.Errorf("check: %v problems over %d rows, %v", probs, n, err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
