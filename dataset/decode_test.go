@@ -200,6 +200,22 @@ func TestResize(t *testing.T) {
 			}
 		}
 	})
+	t.Run("nearest takes the pixel under each centre", func(t *testing.T) {
+		// PIL's NEAREST rule: output i reads source floor((i+0.5)*n/out);
+		// from 4 to 2 that is source 1 and 3.
+		src := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+		for y := 0; y < 4; y++ {
+			for x := 0; x < 4; x++ {
+				src.SetNRGBA(x, y, color.NRGBA{uint8(10 * x), uint8(10 * y), 0, 255})
+			}
+		}
+		out := dataset.Resizer{Width: 2, Height: 2, Filter: dataset.Nearest}.Resize(src)
+		for _, p := range []struct{ x, y, sx, sy int }{{0, 0, 1, 1}, {1, 0, 3, 1}, {0, 1, 1, 3}, {1, 1, 3, 3}} {
+			if got := out.NRGBAAt(p.x, p.y); got.R != uint8(10*p.sx) || got.G != uint8(10*p.sy) {
+				t.Errorf("output (%d,%d) = %v, want source (%d,%d)", p.x, p.y, got, p.sx, p.sy)
+			}
+		}
+	})
 	t.Run("agrees with imaging's bilinear", func(t *testing.T) {
 		// A smooth photo-like image: our float resampler and imaging's
 		// Linear filter differ only by rounding.

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -162,23 +163,31 @@ func TestKillNineThenResume(t *testing.T) {
 
 func TestInterruptFinishesBatch(t *testing.T) {
 	dir := crashSetup(t)
-	cmd, stderr := startAndWait(t, dir, "int.db", 4)
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
-		t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, stderr)
-	}
-	if !strings.Contains(stderr.String(), "rerun the same command to resume") {
-		t.Errorf("stderr lacks the resume hint:\n%s", stderr)
-	}
-	n := rowCount(filepath.Join(dir, "int.db"))
-	if n%4 != 0 || n == 48 {
-		t.Errorf("%d rows committed: want whole batches of 4, and an early stop", n)
-	}
-	r := mustRun(t, dir, extractArgs("int.db")...)
-	if !strings.Contains(r.stderr, "from cache") || rowCount(filepath.Join(dir, "int.db")) != 48 {
-		t.Errorf("resume:\n%s", r.stderr)
+	mustRun(t, dir, extractArgs("clean.db")...)
+	clean := vectors(t, filepath.Join(dir, "clean.db"))
+	for i, after := range []int{4, 21} {
+		cache := fmt.Sprintf("int%d.db", i)
+		cmd, stderr := startAndWait(t, dir, cache, after)
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, stderr)
+		}
+		if !strings.Contains(stderr.String(), "rerun the same command to resume") {
+			t.Errorf("stderr lacks the resume hint:\n%s", stderr)
+		}
+		n := rowCount(filepath.Join(dir, cache))
+		if n%4 != 0 || n == 48 {
+			t.Errorf("%d rows committed: want whole batches of 4, and an early stop", n)
+		}
+		r := mustRun(t, dir, "cache", "check", "--cache", cache)
+		if !strings.Contains(r.stdout, "no problems") {
+			t.Fatalf("after SIGINT at %d rows: %s", n, r.stdout)
+		}
+		r = mustRun(t, dir, extractArgs(cache)...)
+		t.Logf("interrupted with %d of 48 committed; resumed: %s", n, lastLine(r.stderr))
+		sameVectors(t, clean, vectors(t, filepath.Join(dir, cache)))
 	}
 }
 

@@ -70,7 +70,7 @@ var (
 	}
 	filterFlag = &cli.StringFlag{
 		Name: "filter", Category: catModel, Value: "bilinear",
-		Usage: "resampling filter: bilinear (antialiased on downscale) or nearest (Keras load_img's default)",
+		Usage: "resampling filter: bilinear (antialiased on downscale) or nearest (PIL's rule, Keras load_img's default)",
 	}
 	decoderFlag = &cli.StringFlag{
 		Name: "decoder", Category: catModel, Value: "auto", EnvVars: envVars("decoder"),

@@ -83,7 +83,7 @@ func runTutorial(c *cli.Context) error {
 		Set: set, Backbone: sess.b, Cache: sess.cache,
 		Extract: dataset.ExtractOptions{Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: sess.resizer,
 			Decode: dataset.DecodeOptions{Decoder: sess.decoder},
-			Abort: abortContext(c.Context), Progress: progress.update, Model: sess.model.Path},
+			Abort:  abortContext(c.Context), Progress: progress.update, Model: sess.model.Path},
 		Options: opts, ValLast: c.Int("val-last"), Folds: c.Int("folds"), ReportDir: c.String(reportFlag.Name), Out: out,
 	})
 	progress.finish()
