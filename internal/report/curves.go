@@ -34,7 +34,10 @@ func LearningCurves(path, title string, h head.History) error {
 		return err
 	}
 	acc.Y.Min, acc.Y.Max = 0, 1.02
-	acc.Legend.Top = false // accuracy rises: the bottom right stays free
+	// Losses start high and fall, accuracies start low and rise: the
+	// bottom left and the bottom right stay free of curves.
+	loss.Legend.Top, loss.Legend.Left = false, true
+	acc.Legend.Top = false
 	const w, ht = 10 * vg.Inch, 4 * vg.Inch
 	img := vgimg.New(w, ht)
 	dc := draw.New(img)
