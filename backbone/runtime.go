@@ -4,6 +4,7 @@ package backbone
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -37,6 +38,11 @@ func LoadRuntime(explicit string) (string, error) {
 	}
 	ort.SetSharedLibraryPath(path)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		if strings.Contains(err.Error(), "API base") {
+			// The library loaded but lacks the C API version the bindings
+			// were built for: an ONNX Runtime older than 1.24.
+			return "", fmt.Errorf("%w: %s (from the %s) is an ONNX Runtime older than 1.24, which transfer needs (%v); %s", ErrRuntimeUnavailable, path, src, err, InstallHint)
+		}
 		return "", fmt.Errorf("%w: loading %s (from the %s) failed: %v; %s", ErrRuntimeUnavailable, path, src, err, InstallHint)
 	}
 	runtimeState.path, runtimeState.source = path, src
