@@ -365,7 +365,7 @@ type pathRecord struct {
 func (c *Cache) pathRecords(ctx context.Context, paths []string) (map[string]pathRecord, error) {
 	out := make(map[string]pathRecord, len(paths))
 	var mu sync.Mutex
-	err := c.inChunks(ctx, paths, `SELECT path, image_sha256, size, mtime_ns FROM paths WHERE path IN `, func(rows *sql.Rows) error {
+	err := c.inChunks(ctx, `SELECT path, image_sha256, size, mtime_ns FROM paths WHERE path IN `, nil, paths, func(rows *sql.Rows) error {
 		var p string
 		var r pathRecord
 		if err := rows.Scan(&p, &r.sha, &r.size, &r.mtimeNS); err != nil {
@@ -389,8 +389,8 @@ func (c *Cache) entries(ctx context.Context, k Key, shas []string, vectors bool)
 	if vectors {
 		cols = "image_sha256, dim, vector, logits IS NOT NULL, logits"
 	}
-	q := `SELECT ` + cols + ` FROM embeddings WHERE fingerprint = ` + quote(k.Fingerprint) + ` AND resize = ` + quote(k.Resize) + ` AND image_sha256 IN `
-	err := c.inChunks(ctx, shas, q, func(rows *sql.Rows) error {
+	q := `SELECT ` + cols + ` FROM embeddings WHERE fingerprint = ? AND resize = ? AND image_sha256 IN `
+	err := c.inChunks(ctx, q, []any{k.Fingerprint, k.Resize}, shas, func(rows *sql.Rows) error {
 		var sha string
 		var dim int
 		// RawBytes point into SQLite's memory: decoding from them saves a
@@ -419,15 +419,15 @@ func (c *Cache) entries(ctx context.Context, k Key, shas []string, vectors bool)
 	return out, err
 }
 
-// inChunks runs query with "(?, ?, ...)" appended for chunks of args, so
-// that thousands of keys cost a few queries instead of one each. The chunks
-// run on one goroutine per core, each with its own connection; scan must be
-// safe for concurrent use.
-func (c *Cache) inChunks(ctx context.Context, args []string, query string, scan func(*sql.Rows) error) error {
+// inChunks runs query, with its fixed arguments and then "(?, ?, ...)"
+// appended for chunks of keys, so that thousands of keys cost a few queries
+// instead of one each. The chunks run on one goroutine per core, each with
+// its own connection; scan must be safe for concurrent use.
+func (c *Cache) inChunks(ctx context.Context, query string, fixed []any, keys []string, scan func(*sql.Rows) error) error {
 	const chunk = 500
 	var chunks [][]string
-	for start := 0; start < len(args); start += chunk {
-		chunks = append(chunks, args[start:min(start+chunk, len(args))])
+	for start := 0; start < len(keys); start += chunk {
+		chunks = append(chunks, keys[start:min(start+chunk, len(keys))])
 	}
 	next := make(chan []string)
 	errs := make(chan error, len(chunks))
@@ -437,7 +437,7 @@ func (c *Cache) inChunks(ctx context.Context, args []string, query string, scan 
 		go func() {
 			defer wg.Done()
 			for part := range next {
-				errs <- c.queryIn(ctx, part, query, scan)
+				errs <- c.queryIn(ctx, query, fixed, part, scan)
 			}
 		}()
 	}
@@ -455,10 +455,10 @@ func (c *Cache) inChunks(ctx context.Context, args []string, query string, scan 
 	return nil
 }
 
-func (c *Cache) queryIn(ctx context.Context, part []string, query string, scan func(*sql.Rows) error) error {
-	vals := make([]any, len(part))
-	for i, a := range part {
-		vals[i] = a
+func (c *Cache) queryIn(ctx context.Context, query string, fixed []any, part []string, scan func(*sql.Rows) error) error {
+	vals := append([]any(nil), fixed...)
+	for _, a := range part {
+		vals = append(vals, a)
 	}
 	rows, err := c.db.QueryContext(ctx, query+"("+strings.Repeat("?,", len(part)-1)+"?)", vals...)
 	if err != nil {
@@ -475,6 +475,3 @@ func (c *Cache) queryIn(ctx context.Context, part []string, query string, scan f
 	}
 	return nil
 }
-
-// quote makes s an SQL string literal.
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

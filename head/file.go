@@ -11,10 +11,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/transfer-go/transfer/internal/atomicfile"
 )
 
 // FileFormat and FileVersion identify head files. A reader refuses versions
@@ -179,7 +180,7 @@ func (m *Model) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // Load reads a head file written by Save and checks its integrity: format,
@@ -238,22 +239,4 @@ func Decode(b []byte) (*Model, error) {
 		Options: Options{Epochs: t.Epochs, BatchSize: t.BatchSize, LearningRate: t.LearningRate, Beta1: t.Beta1, Beta2: t.Beta2, Epsilon: t.Epsilon,
 			L2: t.L2, ClassWeights: t.ClassWeights, Balanced: t.Balanced, Patience: t.Patience, Seed: t.Seed},
 	}, nil
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory and
-// renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

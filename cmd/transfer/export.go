@@ -7,7 +7,6 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
-	"os"
 
 	"github.com/urfave/cli/v2"
 	"gonum.org/v1/gonum/mat"
@@ -15,6 +14,7 @@ import (
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/atomicfile"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/internal/synthetic"
 	"github.com/transfer-go/transfer/models"
@@ -69,7 +69,7 @@ func export(c *cli.Context) error {
 		return usageError{fmt.Errorf("head %s: %w", hp, err)}
 	}
 	path := c.String("output")
-	if err := writeFileAtomic(path, out.Bytes); err != nil {
+	if err := atomicfile.WriteFile(path, out.Bytes, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %s (%.1f MB): %d classes %v, output %q\n", path, float64(len(out.Bytes))/1e6, len(h.Classes), h.Classes, models.ProbabilitiesOutput)
@@ -244,17 +244,4 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 		return usageError{fmt.Errorf("%d of %d images could not be used (--strict)", len(failures), len(set.Items))}
 	}
 	return writePredictions(c, set, probs, meta.Classes, failures)
-}
-
-// writeFileAtomic writes data beside path and renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".partial"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }

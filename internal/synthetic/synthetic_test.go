@@ -2,9 +2,9 @@ package synthetic
 
 import (
 	"bytes"
+	"image/jpeg"
 	"math"
 	"math/rand/v2"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"testing"
