@@ -33,9 +33,10 @@ type ExtractOptions struct {
 	// Workers is the number of decoding goroutines (default: one per core).
 	Workers int
 	// Streams is the number of batches in inference at once (default 1).
-	// With a backbone of one intra-op thread, one stream per core keeps
-	// every core busy without ONNX Runtime's per-operator synchronisation,
-	// which decoding threads would otherwise stall.
+	// More than one needs an Embedder safe for concurrent Run, as
+	// *backbone.Backbone is; with one intra-op thread per stream it spreads
+	// batches over cores instead of operators. On 2 cores it measured no
+	// faster than one stream of 2 threads (BENCHMARKS.md).
 	Streams int
 	// Resizer brings images to the backbone's input size; with the decoder
 	// it makes the PixelSpec part of the cache key.
@@ -51,7 +52,7 @@ type ExtractOptions struct {
 	// Abort, when done, stops inference at once. Cancelling Extract's ctx
 	// instead lets the batch in flight finish and be committed.
 	Abort context.Context
-	// Progress, if set, is called from one goroutine as images complete.
+	// Progress, if set, is called as images complete; calls never overlap.
 	Progress func(Progress)
 	// Model names the backbone in the cache's records.
 	Model string
