@@ -90,6 +90,17 @@ func (x *Extraction) Summary() string {
 	return fmt.Sprintf("%d embedded, %d from cache, %d failed", x.Embedded, x.Cached, x.Failed)
 }
 
+// Rows returns the items that have a vector, in set order: the vectors,
+// the items' labels and their indices in the set.
+func (x *Extraction) Rows(set *Set) (vectors [][]float32, labels, items []int) {
+	for i, v := range x.Vectors {
+		if v != nil {
+			vectors, labels, items = append(vectors, v), append(labels, set.Items[i].Label), append(items, i)
+		}
+	}
+	return vectors, labels, items
+}
+
 // CacheKey returns the key under which a backbone's embeddings of images
 // decoded by d and resized by r are cached.
 func CacheKey(info backbone.Info, r Resizer, d Decoder) Key {

@@ -23,23 +23,32 @@ func NewData(emb [][]float32, y []int, classes int) (Data, error) {
 	if len(emb) != len(y) {
 		return Data{}, fmt.Errorf("head: %d embeddings but %d labels", len(emb), len(y))
 	}
+	x, err := Matrix(emb)
+	if err != nil {
+		return Data{}, err
+	}
+	data := Data{X: x, Y: append([]int(nil), y...), Classes: classes}
+	return data, data.Validate()
+}
+
+// Matrix returns float32 embeddings as the rows of an N×D float64 matrix.
+func Matrix(emb [][]float32) (*mat.Dense, error) {
 	if len(emb) == 0 {
-		return Data{}, fmt.Errorf("head: no embeddings")
+		return nil, fmt.Errorf("head: no embeddings")
 	}
 	d := len(emb[0])
 	x := mat.NewDense(len(emb), d, nil)
 	raw := x.RawMatrix()
 	for i, e := range emb {
 		if len(e) != d {
-			return Data{}, fmt.Errorf("head: embedding %d has %d values, the first has %d", i, len(e), d)
+			return nil, fmt.Errorf("head: embedding %d has %d values, the first has %d", i, len(e), d)
 		}
 		row := raw.Data[i*raw.Stride : i*raw.Stride+d]
 		for j, v := range e {
 			row[j] = float64(v)
 		}
 	}
-	data := Data{X: x, Y: append([]int(nil), y...), Classes: classes}
-	return data, data.Validate()
+	return x, nil
 }
 
 // Len returns N.

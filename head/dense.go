@@ -75,6 +75,24 @@ func (l *Dense) Predict(dst *mat.Dense, x mat.Matrix) *mat.Dense {
 	return dst
 }
 
+// Probabilities returns the class probabilities of float32 embeddings (as
+// backbones and caches give them), one row per embedding.
+func (l *Dense) Probabilities(emb [][]float32) ([][]float64, error) {
+	x, err := Matrix(emb)
+	if err != nil {
+		return nil, err
+	}
+	if _, d := x.Dims(); d != l.Inputs() {
+		return nil, fmt.Errorf("head: embeddings have %d values, the head takes %d", d, l.Inputs())
+	}
+	p := l.Predict(nil, x)
+	out := make([][]float64, len(emb))
+	for i := range out {
+		out[i] = mat.Row(nil, i, p)
+	}
+	return out, nil
+}
+
 // softmaxRow replaces logits by probabilities and returns log Σ exp(logits).
 func softmaxRow(z []float64) float64 {
 	m := math.Inf(-1)

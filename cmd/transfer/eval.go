@@ -67,11 +67,11 @@ func eval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := toData(set, x)
+	data, err := toData(set, x)
 	if err != nil {
 		return err
 	}
-	met := head.Evaluate(m.Layer, l.data)
+	met := head.Evaluate(m.Layer, data)
 	if p := c.String(plotFlag.Name); p != "" {
 		if err := report.ConfusionMatrix(p, "confusion matrix", met.Confusion, m.Classes); err != nil {
 			return err

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/urfave/cli/v2"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
@@ -145,18 +144,7 @@ func headProbabilities(ctx context.Context, b *backbone.Backbone, h *head.Model,
 	if err != nil {
 		return nil, err
 	}
-	x := mat.NewDense(len(emb), info.Dim, nil)
-	for i, v := range emb {
-		for j, e := range v {
-			x.Set(i, j, float64(e))
-		}
-	}
-	p := h.Layer.Predict(nil, x)
-	out := make([][]float64, len(emb))
-	for i := range out {
-		out[i] = mat.Row(nil, i, p)
-	}
-	return out, nil
+	return h.Layer.Probabilities(emb)
 }
 
 // classify runs resized images through an exported classifier, filling its

@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/transfer-go/transfer/dataset"
 )
@@ -31,10 +30,9 @@ func predictCommand() *cli.Command {
 
 // Prediction is one image's classes, most probable first.
 type Prediction struct {
-	Path    string      `json:"path"`
-	Top     []ClassProb `json:"top,omitempty"`
-	Error   string      `json:"error,omitempty"`
-	itemIdx int
+	Path  string      `json:"path"`
+	Top   []ClassProb `json:"top,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
 // ClassProb is a class and its probability.
@@ -77,25 +75,14 @@ func predict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]float32
-	var idx []int
-	for i, v := range x.Vectors {
-		if v != nil {
-			rows = append(rows, v)
-			idx = append(idx, i)
-		}
-	}
 	probs := make([][]float64, len(set.Items))
-	if len(rows) > 0 {
-		xm := mat.NewDense(len(rows), len(rows[0]), nil)
-		for r, v := range rows {
-			for j, f := range v {
-				xm.Set(r, j, float64(f))
-			}
+	if emb, _, items := x.Rows(set); len(emb) > 0 {
+		p, err := m.Layer.Probabilities(emb)
+		if err != nil {
+			return err
 		}
-		p := m.Layer.Predict(nil, xm)
-		for r, i := range idx {
-			probs[i] = mat.Row(nil, r, p)
+		for r, i := range items {
+			probs[i] = p[r]
 		}
 	}
 	return writePredictions(c, set, probs, m.Classes, x.Failures)
@@ -111,7 +98,7 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 	}
 	var preds []Prediction
 	for i, it := range set.Items {
-		p := Prediction{Path: it.Path, itemIdx: i}
+		p := Prediction{Path: it.Path}
 		if probs[i] == nil {
 			p.Error = failed[i]
 			if p.Error == "" {

@@ -63,28 +63,10 @@ func trainOptions(c *cli.Context) (head.Options, error) {
 	return o, nil
 }
 
-// labelled is a set's usable embeddings as training data, with the set item
-// behind each row.
-type labelled struct {
-	data  head.Data
-	items []int
-}
-
-func toData(set *dataset.Set, x *dataset.Extraction) (labelled, error) {
-	var l labelled
-	var emb [][]float32
-	var y []int
-	for i, v := range x.Vectors {
-		if v == nil || set.Items[i].Label < 0 {
-			continue
-		}
-		emb = append(emb, v)
-		y = append(y, set.Items[i].Label)
-		l.items = append(l.items, i)
-	}
-	d, err := head.NewData(emb, y, len(set.Classes))
-	l.data = d
-	return l, err
+// toData turns a labelled set's usable embeddings into training data.
+func toData(set *dataset.Set, x *dataset.Extraction) (head.Data, error) {
+	emb, y, _ := x.Rows(set)
+	return head.NewData(emb, y, len(set.Classes))
 }
 
 type trainResult struct {
@@ -156,7 +138,7 @@ func train(c *cli.Context) error {
 	switch {
 	case c.IsSet(cvFlag.Name):
 		k := c.Int(cvFlag.Name)
-		cv, err := head.CrossValidate(c.Context, all.data, k, opts)
+		cv, err := head.CrossValidate(c.Context, all, k, opts)
 		if err != nil {
 			return usageError{err}
 		}
@@ -164,19 +146,19 @@ func train(c *cli.Context) error {
 		if !c.Bool(jsonFlag.Name) {
 			writeCV(stdout, cv)
 		}
-		trainData = all.data
+		trainData = all
 	case c.IsSet(valSplitFlag.Name), c.IsSet(valLastFlag.Name):
 		var s head.Split
 		if c.IsSet(valSplitFlag.Name) {
-			s, err = head.StratifiedSplit(all.data.Y, all.data.Classes, c.Float64(valSplitFlag.Name), opts.Seed)
+			s, err = head.StratifiedSplit(all.Y, all.Classes, c.Float64(valSplitFlag.Name), opts.Seed)
 		} else {
-			s, err = head.LastPerClass(all.data.Y, all.data.Classes, c.Int(valLastFlag.Name))
+			s, err = head.LastPerClass(all.Y, all.Classes, c.Int(valLastFlag.Name))
 		}
 		if err != nil {
 			return usageError{err}
 		}
-		trainData = all.data.Subset(s.Train)
-		v := all.data.Subset(s.Val)
+		trainData = all.Subset(s.Train)
+		v := all.Subset(s.Val)
 		valData = &v
 	case valSet != nil:
 		vx, err := sess.embed(c.Context, valSet, true, false)
@@ -187,9 +169,9 @@ func train(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		trainData, valData = all.data, &vl.data
+		trainData, valData = all, &vl
 	default:
-		trainData = all.data
+		trainData = all
 	}
 
 	if c.IsSet(cvFlag.Name) && c.String(outputFlag.Name) == "" && c.String(plotFlag.Name) == "" {

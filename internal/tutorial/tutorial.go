@@ -137,13 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		fmt.Fprintf(out, "%d of %d images are recognised as cats (ImageNet classes 281-285: tabby, tiger cat, Persian, Siamese, Egyptian cat)\n", res.Sanity.Cats, len(res.Sanity.Images))
 	}
 
-	var emb [][]float32
-	var y, items []int
-	for i, v := range x.Vectors {
-		if v != nil {
-			emb, y, items = append(emb, v), append(y, set.Items[i].Label), append(items, i)
-		}
-	}
+	emb, y, items := x.Rows(set)
 	data, err := head.NewData(emb, y, len(set.Classes))
 	if err != nil {
 		return nil, err
