@@ -151,7 +151,7 @@ func Decode(data []byte, opts DecodeOptions) (image.Image, error) {
 		img, err := turbojpeg.Decode(data, minW, minH)
 		switch {
 		case err == nil:
-			return orient(img, o), nil
+			return jpegRGB{orient(img, o)}, nil
 		case !errors.Is(err, turbojpeg.ErrUnsupported):
 			return nil, fmt.Errorf("%w: %v", ErrCorruptImage, err)
 		}
@@ -188,8 +188,16 @@ func flattenAlpha(img *image.NRGBA) {
 	}
 }
 
-// opaque reports whether the colour model can carry transparency; models
-// that cannot need no alpha pass.
+// opaque reports whether images of the colour model are always opaque, so
+// that they need no alpha pass.
 func opaque(m color.Model) bool {
-	return m == color.YCbCrModel || m == color.GrayModel || m == color.Gray16Model || m == color.CMYKModel
+	return m == color.YCbCrModel || m == color.GrayModel || m == color.Gray16Model || m == color.CMYKModel || m == jpegRGBModel
 }
+
+// jpegRGB is a JPEG that TurboJPEG decoded into RGBA memory: an NRGBA whose
+// colour model says it is opaque, so that Resize skips scanning its alpha.
+type jpegRGB struct{ *image.NRGBA }
+
+var jpegRGBModel = color.ModelFunc(color.NRGBAModel.Convert)
+
+func (jpegRGB) ColorModel() color.Model { return jpegRGBModel }

@@ -185,6 +185,9 @@ func nearestRGB(src *image.NRGBA, dw, dh, x0, y0, w, h int) *image.NRGBA {
 // toNRGBA returns img as opaque 8-bit RGB, composited onto black, sharing
 // memory when img already is an NRGBA with Pix starting at its origin.
 func toNRGBA(img image.Image) *image.NRGBA {
+	if j, ok := img.(jpegRGB); ok && j.Rect.Min == (image.Point{}) {
+		return j.NRGBA // decoded for this resize alone: no copy needed
+	}
 	n, ok := img.(*image.NRGBA)
 	if !ok || n.Rect.Min != (image.Point{}) {
 		n = imaging.Clone(img)
