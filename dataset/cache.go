@@ -90,6 +90,25 @@ type Cache struct {
 // schema version; anything else is refused untouched, with ErrNotCache or
 // ErrCacheTooNew.
 func OpenCache(path string) (*Cache, error) {
+	// Processes that open a new cache at the same moment race to create
+	// it; SQLite answers the loser's switch to WAL with SQLITE_BUSY without
+	// waiting, so the whole opening is retried within the busy timeout.
+	deadline := time.Now().Add(busyTimeout)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		c, err := openCache(path)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return c, err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// isBusy reports SQLite's "database is locked".
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
+}
+
+func openCache(path string) (*Cache, error) {
 	if st, err := os.Stat(path); err == nil {
 		if st.IsDir() {
 			return nil, fmt.Errorf("cache %s is a directory; --cache takes a file path such as .transfer/cache.db", path)
@@ -151,25 +170,37 @@ func checkExisting(path string) error {
 		return fmt.Errorf("cache %s: %w", path, err)
 	}
 	defer db.Close()
-	var n int
-	err = db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).Scan(&n)
+	// All reads in one transaction: one snapshot. Separate reads could see
+	// the file before and after another process created the cache, and
+	// take its tables without identity for somebody else's.
+	tx, err := db.Begin()
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+	}
+	defer tx.Rollback()
+	var n, tables int
+	err = tx.QueryRow(`SELECT count(*) FILTER (WHERE type = 'table' AND name = 'meta'), count(*) FROM sqlite_master`).Scan(&n, &tables)
 	if err != nil {
 		if strings.Contains(err.Error(), "not a database") {
 			return fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
 		}
 		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
+	if tables == 0 {
+		return nil // an empty database: safe to initialise
+	}
+	// A failed read must not pass for a missing value: a busy database
+	// would otherwise look like somebody else's.
 	var app, version string
 	if n == 1 {
-		db.QueryRow(`SELECT value FROM meta WHERE key = 'app'`).Scan(&app)
-		db.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&version)
+		for key, dst := range map[string]*string{"app": &app, "schema_version": &version} {
+			err := tx.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(dst)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+			}
+		}
 	}
 	if app != cacheApp {
-		var tables int
-		db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables)
-		if tables == 0 {
-			return nil // an empty database: safe to initialise
-		}
 		return fmt.Errorf("cache %s: %w (an SQLite database of something else); it was left untouched: pass another --cache path", path, ErrNotCache)
 	}
 	v, err := strconv.Atoi(version)
@@ -193,15 +224,24 @@ func describeSQLiteError(err error) error {
 	return err
 }
 
+// init creates the schema and its identity in one transaction, so that
+// another process checking the file sees either no tables or a whole cache.
 func (c *Cache) init() error {
-	if _, err := c.db.Exec(schema); err != nil {
+	tx, err := c.db.Begin()
+	if err != nil {
 		return err
 	}
-	if _, err := c.db.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?), ('schema_version', ?), ('created', ?)`,
+	defer tx.Rollback()
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?), ('schema_version', ?), ('created', ?)`,
 		cacheApp, strconv.Itoa(CacheSchemaVersion), now()); err != nil {
 		return err
 	}
-	var err error
+	if err := tx.Commit(); err != nil {
+		return err
+	}
 	if c.getStmt, err = c.db.Prepare(`SELECT dim, vector, logits FROM embeddings WHERE fingerprint = ? AND image_sha256 = ? AND resize = ?`); err != nil {
 		return err
 	}
