@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"io"
-	"os"
 
 	// The formats Decode accepts: JPEG, PNG and GIF from the standard
 	// library, BMP, TIFF and WebP from golang.org/x/image.
@@ -47,10 +46,17 @@ type ImageError struct {
 func (e *ImageError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *ImageError) Unwrap() error { return e.Err }
 
-// DecodeOptions control Decode.
+// DecodeOptions control reading and decoding images.
 type DecodeOptions struct {
 	// MaxPixels bounds width*height; 0 means DefaultMaxPixels.
 	MaxPixels int
+	// MaxFileSize bounds the size of an image file; 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
+	// Budget bounds the memory of the decodes that share it (see
+	// MemoryBudget); nil refuses only images larger than
+	// DefaultDecodeMemory on their own.
+	Budget *MemoryBudget
 	// Decoder decodes JPEG files; the other formats always use Go's.
 	Decoder Decoder
 	// For, when set, is the resize that follows: with TurboJPEG a JPEG
@@ -100,9 +106,10 @@ func ParseDecoder(s string) (Decoder, error) {
 	return GoDecoder, fmt.Errorf("unknown decoder %q: want auto, go or turbojpeg", s)
 }
 
-// ReadImage reads and decodes the image file at path. See Decode.
+// ReadImage reads and decodes the image file at path (see ReadFile and
+// Decode).
 func ReadImage(path string, opts DecodeOptions) (image.Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, opts.MaxFileSize)
 	if err != nil {
 		return nil, &ImageError{Path: path, Err: err}
 	}
@@ -114,11 +121,32 @@ func ReadImage(path string, opts DecodeOptions) (image.Image, error) {
 }
 
 // Decode decodes an image file's bytes and applies its EXIF orientation. It
-// reads the header first and refuses images larger than opts.MaxPixels before
-// decoding any pixel. The result keeps the decoded colour model (YCbCr for
-// most JPEGs, paletted for GIFs, 16-bit for some PNGs); Resize converts it to
-// 8-bit RGB.
+// reads the header first and refuses, before decoding any pixel, images
+// larger than opts.MaxPixels and images whose decoding would take more
+// memory than the whole budget (opts.Budget, else DefaultDecodeMemory). An
+// image that decodes to no pixels at all (a GIF whose first frame is 0
+// pixels wide, say) is an error too. The result keeps the decoded colour
+// model (YCbCr for most JPEGs, paletted for GIFs, 16-bit for some PNGs);
+// Resize converts it to 8-bit RGB.
 func Decode(data []byte, opts DecodeOptions) (image.Image, error) {
+	h, err := inspect(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return h.decode(data, opts)
+}
+
+// header is what inspect learnt from an image's header.
+type header struct {
+	cfg    image.Config
+	format string
+	cost   int64  // estimated peak memory of decoding and resizing
+	what   string // "a 16-bit 10000x10000 png", for messages
+}
+
+// inspect reads an image's header and applies the limits that need no
+// pixel: format, size and memory.
+func inspect(data []byte, opts DecodeOptions) (*header, error) {
 	if len(data) == 0 {
 		return nil, ErrEmptyImage
 	}
@@ -139,6 +167,32 @@ func Decode(data []byte, opts DecodeOptions) (image.Image, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return nil, fmt.Errorf("%w: %s of %dx%d pixels exceeds the limit of %d pixels", ErrImageTooLarge, format, cfg.Width, cfg.Height, maxPixels)
 	}
+	h := &header{cfg: cfg, format: format}
+	h.cost, h.what = decodeCost(cfg, format, data, opts)
+	size := int64(DefaultDecodeMemory)
+	if opts.Budget != nil {
+		size = opts.Budget.Size()
+	}
+	if h.cost > size {
+		return nil, fmt.Errorf("%w: %s needs about %s, more than the decode budget of %s", ErrDecodeMemory, h.what, byteSize(h.cost), byteSize(size))
+	}
+	return h, nil
+}
+
+// decode decodes the pixels of an inspected image.
+func (h *header) decode(data []byte, opts DecodeOptions) (image.Image, error) {
+	img, err := h.decodePixels(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
+		return nil, fmt.Errorf("%w: %s decodes to an empty %dx%d image (its header says %dx%d)", ErrCorruptImage, h.format, b.Dx(), b.Dy(), h.cfg.Width, h.cfg.Height)
+	}
+	return img, nil
+}
+
+func (h *header) decodePixels(data []byte, opts DecodeOptions) (image.Image, error) {
+	format, cfg := h.format, h.cfg
 	if format == "jpeg" && opts.Decoder == TurboJPEG {
 		o := jpegOrientation(data)
 		minW, minH := cfg.Width, cfg.Height // full size unless a resize follows

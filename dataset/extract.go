@@ -145,7 +145,9 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		return nil, fmt.Errorf("resizer makes %dx%d images, the backbone takes %dx%d", opts.Resizer.Width, opts.Resizer.Height, info.Width, info.Height)
 	}
 	key := CacheKey(info, opts.Resizer, opts.Decode.Decoder)
-	opts.Decode.For = &opts.Resizer
+	if opts.Decode.Budget == nil {
+		opts.Decode.Budget = NewMemoryBudget(0)
+	}
 	if err := cache.AddBackbone(Backbone{
 		Fingerprint: info.Fingerprint, Model: opts.Model, ModelSHA256: info.ModelSHA256, EmbeddingTensor: info.Features.Tensor,
 		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), InputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), Dim: info.Dim,
@@ -222,7 +224,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		go func() {
 			defer streams.Done()
 			for pending := range batches {
-				rows, err := infer(opts.Abort, emb, pending, &pool, il)
+				rows, idx, bad, err := infer(opts.Abort, emb, pending, &pool, il)
 				if err != nil {
 					select {
 					case inferErr <- err:
@@ -231,17 +233,21 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 					continue
 				}
 				mu.Lock()
-				for i, ev := range pending {
+				for i := range rows {
 					x.Embedded++
 					if opts.Collect {
-						x.Vectors[ev.idx] = rows[i].Vector
+						x.Vectors[idx[i]] = rows[i].Vector
 						if x.Logits != nil {
-							x.Logits[ev.idx] = rows[i].Logits
+							x.Logits[idx[i]] = rows[i].Logits
 						}
 					}
 					if !opts.KeepLogits {
 						rows[i].Logits = nil
 					}
+				}
+				for _, ev := range bad {
+					x.Failed++
+					x.Failures = append(x.Failures, Failure{Index: ev.idx, Path: set.Items[ev.idx].Path, Err: ev.err})
 				}
 				report()
 				mu.Unlock()
@@ -374,12 +380,11 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 	ev := event{idx: idx}
 	abs := k.abs[idx]
 	st, err := os.Stat(it.Path)
+	if err == nil {
+		err = checkFile(st, opts.Decode.MaxFileSize)
+	}
 	if err != nil {
 		ev.err = &ImageError{Path: it.Path, Err: err}
-		return ev
-	}
-	if st.IsDir() {
-		ev.err = &ImageError{Path: it.Path, Err: errors.New("is a directory")}
 		return ev
 	}
 	ev.row = Row{Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano()}
@@ -399,7 +404,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 			return ev
 		}
 	} else {
-		if data, err = os.ReadFile(it.Path); err != nil {
+		if data, err = ReadFile(it.Path, opts.Decode.MaxFileSize); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}
@@ -419,28 +424,34 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		return ev
 	}
 	if data == nil {
-		if data, err = os.ReadFile(it.Path); err != nil {
+		if data, err = ReadFile(it.Path, opts.Decode.MaxFileSize); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}
 	}
-	img, err := Decode(data, opts.Decode)
+	img, err := Prepare(ctx, data, opts.Resizer, opts.Decode)
 	if err != nil {
 		ev.err = &ImageError{Path: it.Path, Err: err}
 		return ev
 	}
 	t := pool.Get().([]float32)
-	filler.Fill(t, opts.Resizer.Resize(img))
+	filler.Fill(t, img)
 	ev.tensor = t
 	return ev
 }
 
-// infer runs one batch and returns its rows, Vector and Logits filled.
-func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, il int) ([]Row, error) {
+// ErrNonFinite reports an embedding with NaN or infinite values: the model
+// produced no usable vector for that image, and none is cached.
+var ErrNonFinite = errors.New("the model's embedding has NaN or infinite values")
+
+// infer runs one batch and returns the rows of its usable embeddings
+// (Vector and Logits filled) with their items' indices, and the events of
+// images whose embedding is not finite, their err set.
+func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, il int) (rows []Row, idx []int, bad []event, err error) {
 	n := len(pending)
 	buf, err := emb.InputBuffer(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	buf = buf[:n*il]
 	for i, ev := range pending {
@@ -449,17 +460,23 @@ func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, 
 	}
 	res, err := emb.Run(ctx, buf)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	rows := make([]Row, n)
+	rows = make([]Row, 0, n)
 	for i, ev := range pending {
-		rows[i] = ev.row
-		rows[i].Vector = res.Embeddings[i]
-		if res.Logits != nil {
-			rows[i].Logits = res.Logits[i]
+		if !finite32(res.Embeddings[i]) {
+			ev.err = &ImageError{Path: ev.row.Path, Err: ErrNonFinite}
+			bad = append(bad, ev)
+			continue
 		}
+		r := ev.row
+		r.Vector = res.Embeddings[i]
+		if res.Logits != nil {
+			r.Logits = res.Logits[i]
+		}
+		rows, idx = append(rows, r), append(idx, ev.idx)
 	}
-	return rows, nil
+	return rows, idx, bad, nil
 }
 
 // batchWriter commits batches in a goroutine of its own, so that the

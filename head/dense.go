@@ -1,6 +1,7 @@
 package head
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -89,8 +90,28 @@ func (l *Dense) Probabilities(emb [][]float32) ([][]float64, error) {
 	out := make([][]float64, len(emb))
 	for i := range out {
 		out[i] = mat.Row(nil, i, p)
+		for _, v := range out[i] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%w: embedding %d gives %v; the weights are too large to compute with (largest |w| %.3g): retrain the head", ErrNonFiniteOutput, i, out[i], l.maxAbs())
+			}
+		}
 	}
 	return out, nil
+}
+
+// ErrNonFiniteOutput reports a head whose weights, finite as they are,
+// overflow on real embeddings: its probabilities are NaN.
+var ErrNonFiniteOutput = errors.New("head: the head's probabilities are not finite")
+
+func (l *Dense) maxAbs() float64 {
+	m := 0.0
+	for _, v := range l.W.RawMatrix().Data {
+		m = math.Max(m, math.Abs(v))
+	}
+	for _, v := range l.B {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
 }
 
 // softmaxRow replaces logits by probabilities and returns log Σ exp(logits).

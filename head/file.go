@@ -25,6 +25,15 @@ const (
 	FileVersion = 1
 )
 
+// Bounds on what a head file may declare, checked before anything is
+// allocated: far above any real head (1280 x 1000 is 1.3 million weights),
+// far below a size whose product overflows.
+const (
+	MaxEmbeddingDim = 1 << 20
+	MaxClasses      = 1 << 16
+	maxValues       = 1 << 28
+)
+
 // ErrBadHeadFile reports a head file that is truncated, edited, of another
 // format or of a newer version.
 var ErrBadHeadFile = errors.New("not a usable head file")
@@ -128,10 +137,13 @@ func decodeTensor(t fileTensor, name string) ([]float64, error) {
 	}
 	n := 1
 	for _, d := range t.Shape {
-		if d <= 0 {
+		if d <= 0 || d > maxValues || n > maxValues/d {
 			return nil, fmt.Errorf("%s has shape %v", name, t.Shape)
 		}
 		n *= d
+	}
+	if base64.StdEncoding.DecodedLen(len(t.Data)) < 8*n-2 || len(t.Data) > base64.StdEncoding.EncodedLen(8*n) {
+		return nil, fmt.Errorf("%s has %d characters of data for shape %v (%d values)", name, len(t.Data), t.Shape, n)
 	}
 	b, err := base64.StdEncoding.DecodeString(t.Data)
 	if err != nil {
@@ -213,8 +225,9 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("%w: version %d", ErrBadHeadFile, f.Version)
 	}
 	c := len(f.Classes)
-	if c < 1 || f.EmbeddingDim < 1 {
-		return nil, fmt.Errorf("%w: %d classes, embedding dimension %d", ErrBadHeadFile, c, f.EmbeddingDim)
+	if c < 1 || f.EmbeddingDim < 1 || c > MaxClasses || f.EmbeddingDim > MaxEmbeddingDim || f.EmbeddingDim*c > maxValues {
+		return nil, fmt.Errorf("%w: %d classes, embedding dimension %d (at most %d classes, %d dimensions and %d weights)",
+			ErrBadHeadFile, c, f.EmbeddingDim, MaxClasses, MaxEmbeddingDim, maxValues)
 	}
 	if len(f.Kernel.Shape) != 2 || f.Kernel.Shape[0] != f.EmbeddingDim || f.Kernel.Shape[1] != c || len(f.Bias.Shape) != 1 || f.Bias.Shape[0] != c {
 		return nil, fmt.Errorf("%w: kernel shape %v and bias shape %v do not fit %d-d embeddings and %d classes", ErrBadHeadFile, f.Kernel.Shape, f.Bias.Shape, f.EmbeddingDim, c)

@@ -39,10 +39,31 @@ var (
 		Name: "quiet", Aliases: []string{"q"}, Category: catOutput,
 		Usage: "no progress output",
 	}
+	maxFileSizeFlag = &cli.IntFlag{
+		Name: "max-file-size", Category: catData, Value: dataset.DefaultMaxFileSize >> 20,
+		Usage: "refuse image files larger than this many MB, before reading them",
+	}
+	allowFailuresFlag = &cli.BoolFlag{
+		Name: "allow-failures", Category: catData,
+		Usage: "go on when more than half of the images cannot be used, with the ones that can",
+	}
 )
 
 func embedFlags() []cli.Flag {
-	return []cli.Flag{cacheFlag, batchFlag, workersFlag, strictFlag, quietFlag}
+	return []cli.Flag{cacheFlag, batchFlag, workersFlag, strictFlag, maxFileSizeFlag, quietFlag, debugFlag}
+}
+
+// checkRuntimeFlags refuses counts that cannot be meant.
+func checkRuntimeFlags(c *cli.Context) error {
+	for _, f := range []struct {
+		name string
+		min  int
+	}{{batchFlag.Name, 1}, {workersFlag.Name, 0}, {threadsFlag.Name, 0}, {maxFileSizeFlag.Name, 1}} {
+		if c.IsSet(f.name) && c.Int(f.name) < f.min {
+			return usageError{fmt.Errorf("--%s %d: must be at least %d", f.name, c.Int(f.name), max(f.min, 1))}
+		}
+	}
+	return nil
 }
 
 // session is an opened backbone with its cache, for the commands that embed
@@ -54,9 +75,16 @@ type session struct {
 	resizer dataset.Resizer
 	decoder dataset.Decoder
 	cache   *dataset.Cache
+	// needMost makes embed refuse a set of which more than half failed,
+	// unless --allow-failures: train and eval would otherwise report
+	// results for a set the user never meant.
+	needMost bool
 }
 
 func openSession(c *cli.Context) (*session, error) {
+	if err := checkRuntimeFlags(c); err != nil {
+		return nil, err
+	}
 	b, r, resizer, err := openBackbone(c)
 	if err != nil {
 		return nil, err
@@ -100,7 +128,8 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	stderr := c.App.ErrWriter
 	progress := newProgress(stderr, len(set.Items), c.Bool(quietFlag.Name))
 	x, err := dataset.Extract(ctx, set, s.b, s.cache, dataset.ExtractOptions{
-		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer, Decode: dataset.DecodeOptions{Decoder: s.decoder},
+		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
+		Decode:     dataset.DecodeOptions{Decoder: s.decoder, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20},
 		KeepLogits: keepLogits, Collect: collect, Abort: abortContext(ctx), Progress: progress.update,
 		Model: s.model.Path,
 	})
@@ -108,6 +137,10 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	if x != nil {
 		for _, f := range x.Failures {
 			fmt.Fprintf(stderr, "skipped %v\n", f.Err)
+			var pe *dataset.PanicError
+			if errors.As(f.Err, &pe) && c.Bool(debugFlag.Name) {
+				fmt.Fprintf(stderr, "%s\n", pe.Stack)
+			}
 		}
 		if !c.Bool(quietFlag.Name) || err != nil {
 			fmt.Fprintf(stderr, "%s (%s)\n", x.Summary(), x.Elapsed.Round(time.Millisecond))
@@ -124,6 +157,14 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	}
 	if x.Failed == x.Total && x.Total > 0 {
 		return x, usageError{fmt.Errorf("none of the %d images could be used", x.Total)}
+	}
+	if 2*x.Failed > x.Total {
+		fmt.Fprintf(stderr, "\nWARNING: %d of %d images (%.0f%%) could not be used; the reasons are listed above.\n\n",
+			x.Failed, x.Total, 100*float64(x.Failed)/float64(x.Total))
+		if s.needMost && !c.Bool(allowFailuresFlag.Name) {
+			return x, usageError{fmt.Errorf("%d of %d images could not be used: fix or remove them, or pass --allow-failures to go on with the %d that could",
+				x.Failed, x.Total, x.Total-x.Failed)}
+		}
 	}
 	return x, nil
 }

@@ -18,7 +18,7 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "eval",
 		Usage:  "measure a trained head on labelled images: loss, accuracy, confusion matrix, per-class precision/recall/F1",
-		Flags:  concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{plotFlag, jsonFlag}),
+		Flags:  concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag, jsonFlag}),
 		Action: eval,
 	}
 }
@@ -56,6 +56,7 @@ func eval(c *cli.Context) error {
 		return err
 	}
 	defer sess.close()
+	sess.needMost = true
 	m, err := loadHead(c, sess)
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func badInput(err error) error {
 var badInputErrors = []error{
 	onnxgraph.ErrNotONNX, onnxgraph.ErrExternalData,
 	backbone.ErrBadInput, backbone.ErrNoEmbedding, backbone.ErrModelRejected,
-	head.ErrBadHeadFile, head.ErrBackboneMismatch,
+	head.ErrBadHeadFile, head.ErrBackboneMismatch, head.ErrNonFiniteOutput,
 	dataset.ErrNotCache, dataset.ErrCacheTooNew,
 }
 

@@ -67,25 +67,33 @@ func export(c *cli.Context) error {
 	if err != nil {
 		return usageError{fmt.Errorf("head %s: %w", hp, err)}
 	}
+	// Verified before it is written: a failed export never replaces a
+	// good file.
 	path := c.String("output")
+	var diff float64
+	var n int
+	verified := false
+	if !c.Bool(noVerifyFlag.Name) {
+		diff, n, err = verifyExport(c.Context, r, out, h)
+		switch {
+		case errors.Is(err, backbone.ErrRuntimeUnavailable):
+			fmt.Fprintf(c.App.ErrWriter, "not verified: %v\n", err)
+		case errors.Is(err, head.ErrNonFiniteOutput):
+			return usageError{fmt.Errorf("head %s: %w; nothing was written to %s", hp, err, path)}
+		case err != nil:
+			return fmt.Errorf("verify the export: %w; nothing was written to %s", err, path)
+		case !(diff <= 1e-4): // NaN too
+			return fmt.Errorf("verify the export: probabilities differ by %g; the export is wrong, please report it; nothing was written to %s", diff, path)
+		default:
+			verified = true
+		}
+	}
 	if err := atomicfile.WriteFile(path, out.Bytes, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "wrote %s (%.1f MB): %d classes %v, output %q\n", path, float64(len(out.Bytes))/1e6, len(h.Classes), h.Classes, models.ProbabilitiesOutput)
-	if c.Bool(noVerifyFlag.Name) {
-		return nil
-	}
-	diff, n, err := verifyExport(c.Context, r, out, h)
-	if errors.Is(err, backbone.ErrRuntimeUnavailable) {
-		fmt.Fprintf(c.App.ErrWriter, "not verified: %v\n", err)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", path, err)
-	}
-	fmt.Fprintf(c.App.Writer, "verified on %d sample images: the exported model and backbone+head differ by at most %.2g in probability\n", n, diff)
-	if diff > 1e-4 {
-		return fmt.Errorf("verify %s: probabilities differ by %g; the export is wrong, please report it", path, diff)
+	if verified {
+		fmt.Fprintf(c.App.Writer, "verified on %d sample images: the exported model and backbone+head differ by at most %.2g in probability\n", n, diff)
 	}
 	return nil
 }
@@ -125,7 +133,11 @@ func verifyExport(ctx context.Context, r *models.Resolved, exported *onnxgraph.M
 	var diff float64
 	for i := range want {
 		for j := range want[i] {
-			diff = math.Max(diff, math.Abs(want[i][j]-float64(got[i][j])))
+			d := math.Abs(want[i][j] - float64(got[i][j]))
+			if math.IsNaN(d) {
+				return math.NaN(), n, nil
+			}
+			diff = math.Max(diff, d)
 		}
 	}
 	return diff, n, nil
@@ -186,7 +198,7 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 	if err != nil {
 		return usageError{err}
 	}
-	decode := dataset.DecodeOptions{Decoder: meta.Decoder, For: &meta.Resizer}
+	decode := dataset.DecodeOptions{Decoder: meta.Decoder, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20, Budget: dataset.NewMemoryBudget(0)}
 	if meta.Decoder == dataset.TurboJPEG {
 		if _, err := dataset.ParseDecoder("turbojpeg"); err != nil {
 			decode.Decoder = dataset.GoDecoder
@@ -205,13 +217,13 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 		var imgs []*image.NRGBA
 		var idx []int
 		for i := start; i < min(start+batchSize, len(set.Items)); i++ {
-			img, err := dataset.ReadImage(set.Items[i].Path, decode)
+			img, err := prepareFile(c.Context, set.Items[i].Path, meta.Resizer, decode)
 			if err != nil {
 				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
 				fmt.Fprintf(c.App.ErrWriter, "skipped %v\n", err)
 				continue
 			}
-			imgs = append(imgs, meta.Resizer.Resize(img))
+			imgs = append(imgs, img)
 			idx = append(idx, i)
 		}
 		if len(imgs) == 0 {
@@ -232,4 +244,16 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 		return usageError{fmt.Errorf("%d of %d images could not be used (--strict)", len(failures), len(set.Items))}
 	}
 	return writePredictions(c, set, probs, meta.Classes, failures)
+}
+
+// prepareFile reads, decodes and resizes one image file.
+func prepareFile(ctx context.Context, path string, r dataset.Resizer, opts dataset.DecodeOptions) (*image.NRGBA, error) {
+	data, err := dataset.ReadFile(path, opts.MaxFileSize)
+	if err == nil {
+		var img *image.NRGBA
+		if img, err = dataset.Prepare(ctx, data, r, opts); err == nil {
+			return img, nil
+		}
+	}
+	return nil, &dataset.ImageError{Path: path, Err: err}
 }

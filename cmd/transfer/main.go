@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 )
@@ -22,9 +24,22 @@ func main() {
 // run executes the command line and returns the process exit code. It is
 // main without os.Exit, so that deferred Destroy calls in the commands run
 // and tests can call it.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) (code int) {
 	ctx, stop := interruptible(context.Background())
 	defer stop()
+	// A panic is a bug, never an answer to bad input (those are errors):
+	// report it as one, with the stack when --debug asks for it.
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "transfer: internal error (a bug in transfer; please report it): %v\n", p)
+			if slices.Contains(args, "--"+debugFlag.Name) || os.Getenv(debugFlag.EnvVars[0]) != "" {
+				fmt.Fprintf(stderr, "%s", debug.Stack())
+			} else {
+				fmt.Fprintln(stderr, "transfer: rerun with --debug for the stack trace")
+			}
+			code = exitFailure
+		}
+	}()
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, args)
 	if err == nil {
@@ -32,6 +47,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "transfer: %v\n", err)
 	return exitCode(err)
+}
+
+var debugFlag = &cli.BoolFlag{
+	Name: "debug", EnvVars: envVars("debug"),
+	Usage: "print stack traces of internal errors",
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -48,6 +68,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Suggest:                true,
 		ExitErrHandler:         func(*cli.Context, error) {}, // run maps errors to exit codes
 		Commands:               commands(),
+		Flags:                  []cli.Flag{debugFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError{fmt.Errorf("unknown command %q; see transfer --help", c.Args().First())}

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
 )
 
 var (
@@ -104,6 +106,8 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 			if p.Error == "" {
 				p.Error = "no embedding"
 			}
+		} else if !allFinite(probs[i]) {
+			return fmt.Errorf("%w: %s gives %v; the model's weights are unusable", head.ErrNonFiniteOutput, it.Path, probs[i])
 		} else {
 			order := make([]int, len(classes))
 			for j := range order {
@@ -156,4 +160,13 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+func allFinite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -44,7 +44,7 @@ func trainCommand() *cli.Command {
 		Description: "Embeddings come from the cache (missing ones are extracted first), so a second experiment on the same images runs no inference. " +
 			"Training follows Keras: Dense(classes, softmax), Adam, sparse categorical cross-entropy, batches of 32, shuffled every epoch.",
 		Flags: concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag},
-			trainingFlags(), embedFlags(), []cli.Flag{outputFlag, plotFlag, jsonFlag}),
+			trainingFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag, jsonFlag}),
 		Action: train,
 	}
 }
@@ -119,6 +119,7 @@ func train(c *cli.Context) error {
 		return err
 	}
 	defer sess.close()
+	sess.needMost = true
 	quiet, stderr, stdout := c.Bool(quietFlag.Name), c.App.ErrWriter, c.App.Writer
 	if !quiet {
 		fmt.Fprintln(stderr, set.Summary())

@@ -71,6 +71,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -164,23 +165,58 @@ func Decode(data []byte, minW, minH int) (*image.NRGBA, error) {
 	if d == nil {
 		return nil, errors.New("TurboJPEG could not allocate a decompressor")
 	}
-	defer handles.Put(d)
+	img, err := d.decode(data, minW, minH)
+	if err != nil {
+		// libjpeg leaves a decompressor that failed mid-stream in the
+		// state it stopped in, and the next file would be read as the
+		// continuation of this one ("Bogus marker length" on good
+		// files): a handle that failed is never reused.
+		d.destroy()
+		return nil, err
+	}
+	handles.Put(d)
+	return img, nil
+}
+
+func (d *decompressor) decode(data []byte, minW, minH int) (*image.NRGBA, error) {
 	h := d.h
 	src := (*C.uchar)(unsafe.Pointer(&data[0]))
 	n := C.ulong(len(data))
 	var w, ht, samp, cs C.int
 	if C.tj_header(h, src, n, &w, &ht, &samp, &cs) != 0 {
-		return nil, fmt.Errorf("jpeg header: %s", C.GoString(C.tj_err(h)))
+		return nil, fmt.Errorf("jpeg header: %s", d.reason())
 	}
 	if cs == colorspaceCMYK || cs == colorspaceYCCK {
 		return nil, ErrUnsupported
 	}
+	if w <= 0 || ht <= 0 {
+		return nil, fmt.Errorf("jpeg header: %dx%d pixels", int(w), int(ht))
+	}
 	sw, sh := scaled(int(w), int(ht), minW, minH)
 	img := image.NewNRGBA(image.Rect(0, 0, sw, sh))
 	if C.tj_decode(h, src, n, (*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(sw), C.int(img.Stride), C.int(sh), pixelRGBA, flagAccurate|flagStopOnWarn) != 0 {
-		return nil, fmt.Errorf("jpeg: %s", C.GoString(C.tj_err(h)))
+		return nil, fmt.Errorf("jpeg: %s", d.reason())
 	}
 	return img, nil
+}
+
+// reason is the handle's own error message. Some libjpeg-turbo versions
+// leave it at "No error" when decoding stopped on a warning; a truncated or
+// damaged file is what that means, and saying so keeps the message the same
+// from run to run.
+func (d *decompressor) reason() string {
+	msg := C.GoString(C.tj_err(d.h))
+	if msg == "" || strings.EqualFold(msg, "No error") {
+		return "corrupt JPEG data (premature end of file or invalid data)"
+	}
+	return msg
+}
+
+// destroy frees the libjpeg state now rather than at a finalizer's whim.
+func (d *decompressor) destroy() {
+	runtime.SetFinalizer(d, nil)
+	C.tj_free(d.h)
+	d.h = nil
 }
 
 // scaled picks the decode size: the smallest supported factor of at most 1
@@ -197,4 +233,13 @@ func scaled(w, h, minW, minH int) (int, int) {
 		}
 	}
 	return bw, bh
+}
+
+// ScaledSize returns the size Decode would decode a w x h JPEG to for the
+// given minimum size, so that callers can budget its memory beforehand.
+func ScaledSize(w, h, minW, minH int) (int, int) {
+	if Load() != nil {
+		return w, h
+	}
+	return scaled(w, h, minW, minH)
 }

@@ -21,3 +21,6 @@ func Available() bool { return false }
 
 // Decode fails with ErrUnavailable.
 func Decode(data []byte, minW, minH int) (*image.NRGBA, error) { return nil, ErrUnavailable }
+
+// ScaledSize returns the full size: nothing is decoded here.
+func ScaledSize(w, h, minW, minH int) (int, int) { return w, h }

@@ -1,0 +1,150 @@
+//go:build cgo
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/hostile"
+	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/turbojpeg"
+)
+
+// TestOneHostileFileAmongGoodOnes: with a GIF whose frame is empty and a
+// JPEG that libjpeg rejects sorted before every good image, extract
+// commits every good image, train trains on all of them, and predict
+// answers for every good image and names the bad ones.
+func TestOneHostileFileAmongGoodOnes(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	images := folderSet(t, dir, 6)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	good, err := os.ReadFile(filepath.Join(images, "circles", "circles_0001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(images, "circles", "0-empty.gif"), hostile.EmptyFrameGIF(), 0o644)
+	os.WriteFile(filepath.Join(images, "circles", "0-bogus.jpg"), hostile.BogusMarkerJPEG(good), 0o644)
+	decoder := "go"
+	if turbojpeg.Available() {
+		decoder = "turbojpeg"
+	}
+	flags := []string{"--model", "model.onnx", "--data", "images", "--decoder", decoder, "--workers", "1"}
+
+	r := mustRun(t, dir, append([]string{"extract"}, flags...)...)
+	if !strings.Contains(r.stderr, "12 embedded, 0 from cache, 2 failed") ||
+		!strings.Contains(r.stderr, "0-empty.gif: corrupt or truncated image: gif decodes to an empty 0x8 image") ||
+		!strings.Contains(r.stderr, "0-bogus.jpg: corrupt or truncated image") {
+		t.Fatalf("extract:\n%s", r.stderr)
+	}
+	r = mustRun(t, dir, append([]string{"train", "--epochs", "2", "-o", "head.json"}, flags...)...)
+	if !strings.Contains(r.stderr, "0 embedded, 12 from cache, 2 failed") || !strings.Contains(r.stderr, "training on 12 images") {
+		t.Fatalf("train:\n%s", r.stderr)
+	}
+	r = mustRun(t, dir, "predict", "--model", "model.onnx", "--decoder", decoder, "--head", "head.json", "--format", "csv", "images")
+	if n := strings.Count(r.stdout, ".jpg,"); n != 13 || !strings.Contains(r.stdout, "0-empty.gif") {
+		t.Fatalf("predict answered %d JPEG rows:\n%s", n, r.stdout)
+	}
+}
+
+// TestMostlyFailedSet: when more than half of the images fail, every
+// command says so, and train and eval refuse to go on unless
+// --allow-failures.
+func TestMostlyFailedSet(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	images := folderSet(t, dir, 2)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	for _, class := range []string{"circles", "stripes"} {
+		for _, name := range []string{"x1.jpg", "x2.jpg", "x3.jpg"} {
+			os.WriteFile(filepath.Join(images, class, name), []byte("not a JPEG at all"), 0o644)
+		}
+	}
+	flags := []string{"--model", "model.onnx", "--data", "images"}
+	r := mustRun(t, dir, append([]string{"extract"}, flags...)...)
+	if !strings.Contains(r.stderr, "WARNING: 6 of 10 images (60%) could not be used") {
+		t.Errorf("extract:\n%s", r.stderr)
+	}
+	r = transfer(t, dir, nil, append([]string{"train", "-o", "head.json"}, flags...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "6 of 10 images could not be used: fix or remove them, or pass --allow-failures") {
+		t.Errorf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "head.json")); err == nil {
+		t.Error("train saved a head from 4 of 10 images")
+	}
+	r = mustRun(t, dir, append([]string{"train", "--allow-failures", "--epochs", "1", "-o", "head.json"}, flags...)...)
+	if !strings.Contains(r.stderr, "training on 4 images") {
+		t.Errorf("train --allow-failures:\n%s", r.stderr)
+	}
+	r = transfer(t, dir, nil, append([]string{"eval", "--head", "head.json"}, flags...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--allow-failures") {
+		t.Errorf("eval: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestBadCounts: counts that cannot be meant are refused by name.
+func TestBadCounts(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 2)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--batch", "-1", "--batch -1: must be at least 1"},
+		{"--batch", "0", "--batch 0: must be at least 1"},
+		{"--workers", "-2", "--workers -2: must be at least 1"},
+		{"--threads", "-1", "--threads -1: must be at least 1"},
+		{"--max-file-size", "0", "--max-file-size 0: must be at least 1"},
+	} {
+		r := transfer(t, dir, nil, "extract", "--model", "model.onnx", "--data", "images", tc.flag, tc.value)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s %s: exit %d, %q; want %q", tc.flag, tc.value, r.code, r.stderr, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".transfer")); err == nil {
+		t.Error("a refused command created the cache")
+	}
+}
+
+// TestOverflowingHead: a head whose finite weights overflow is refused by
+// export, which leaves the existing file alone, and by predict, which
+// never prints NaN.
+func TestOverflowingHead(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 3)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "1", "-o", "head.json", "-q")
+	mustRun(t, dir, "export", "--model", "model.onnx", "--head", "head.json", "-o", "prod.onnx")
+	prod, _ := os.ReadFile(filepath.Join(dir, "prod.onnx"))
+
+	m, err := head.Load(filepath.Join(dir, "head.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.Layer.W.RawMatrix().Data
+	for i := range w {
+		w[i] = 1e308
+		if i%2 == 1 {
+			w[i] = -1e308
+		}
+	}
+	if err := m.Save(filepath.Join(dir, "huge.json")); err != nil {
+		t.Fatal(err)
+	}
+	r := transfer(t, dir, nil, "export", "--model", "model.onnx", "--head", "huge.json", "-o", "prod.onnx")
+	if r.code != 2 || !strings.Contains(r.stderr, "probabilities are not finite") || !strings.Contains(r.stderr, "nothing was written to prod.onnx") {
+		t.Errorf("export: exit %d\n%s", r.code, r.stderr)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "prod.onnx")); string(now) != string(prod) {
+		t.Error("a refused export replaced prod.onnx")
+	}
+	r = transfer(t, dir, nil, "predict", "--model", "model.onnx", "--head", "huge.json", "images")
+	if r.code != 2 || strings.Contains(r.stdout, "NaN") || !strings.Contains(r.stderr, "retrain the head") {
+		t.Errorf("predict: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+}
