@@ -19,6 +19,14 @@ var ErrBadInput = errors.New("model input is not an image batch")
 // operator set it does not implement, an invalid graph.
 var ErrModelRejected = errors.New("ONNX Runtime rejected the model")
 
+// Bounds on the input a model may declare, checked before any tensor is
+// allocated: CNN backbones take 224 to 600 pixels, and a batch of 100,000
+// images of 100,000 pixels a side would be petabytes.
+const (
+	MaxInputSide  = 4096
+	MaxFixedBatch = 1024
+)
+
 // DefaultInputSize is the side used when the model leaves height and width
 // dynamic and Options.InputSize is 0: MobileNetV2's 224.
 const DefaultInputSize = 224
@@ -119,6 +127,14 @@ func Analyze(m *onnxgraph.Model, path string, opts Options) (Info, error) {
 		return info, fmt.Errorf("%w: input %q has element type %v; transfer feeds float32 images", ErrBadInput, info.Input, et)
 	}
 	info.InputShape = dims
+	for i, d := range dims {
+		if d < 0 {
+			return info, fmt.Errorf("%w: input %q has shape %s: dimension %d is negative", ErrBadInput, info.Input, shapeString(dims), i)
+		}
+	}
+	if dims[0] > MaxFixedBatch {
+		return info, fmt.Errorf("%w: input %q has shape %s: a fixed batch of %d images is absurd (at most %d); export the model with a dynamic or smaller batch", ErrBadInput, info.Input, shapeString(dims), dims[0], MaxFixedBatch)
+	}
 	info.FixedBatch = int(dims[0])
 
 	info.Layout = opts.Layout
@@ -137,6 +153,14 @@ func Analyze(m *onnxgraph.Model, path string, opts Options) (Info, error) {
 		return info, fmt.Errorf("%w: input %q has %d channels in %v layout; transfer feeds RGB images (3 channels)", ErrBadInput, info.Input, c, info.Layout)
 	}
 	size := int64(opts.InputSize)
+	if size < 0 || size > MaxInputSide {
+		return info, fmt.Errorf("%w: an input size of %d pixels is absurd (at most %d)", ErrBadInput, size, MaxInputSide)
+	}
+	for _, d := range []*int64{&h, &w} {
+		if *d > MaxInputSide {
+			return info, fmt.Errorf("%w: input %q has shape %s: a side of %d pixels is absurd (at most %d)", ErrBadInput, info.Input, shapeString(dims), *d, MaxInputSide)
+		}
+	}
 	for _, d := range []*int64{&h, &w} {
 		switch {
 		case *d == 0 && size == 0:

@@ -55,9 +55,27 @@ func TestBadModels(t *testing.T) {
 	}
 	writeModel(t, dir, "nopool.onnx", flat)
 
+	secret := mobilenet.New(mobilenet.Small(mobilenet.Torch, 1)).Model()
+	secret.Graph.Node = append(secret.Graph.Node, onnxgraph.Node("Constant", "leak", nil, []string{"leaked"}, onnxgraph.TensorAttr("value", &onnx.TensorProto{
+		Name: "leaked", Dims: []int64{4}, DataType: int32(onnx.TensorProto_FLOAT), DataLocation: onnx.TensorProto_EXTERNAL,
+		ExternalData: []*onnx.StringStringEntryProto{{Key: "location", Value: "secret.bin"}},
+	})))
+	writeModel(t, dir, "secret.onnx", secret)
+	os.WriteFile(filepath.Join(dir, "secret.bin"), []byte("0123456789abcdef"), 0o600)
+
+	huge := mobilenet.New(mobilenet.Small(mobilenet.Torch, 1)).Model()
+	huge.Graph.Input[0] = onnxgraph.TensorInfo("input", onnx.TensorProto_FLOAT, onnxgraph.Dims(0, 3, 100000, 100000))
+	writeModel(t, dir, "huge.onnx", huge)
+	batch := mobilenet.New(mobilenet.Small(mobilenet.Torch, 1)).Model()
+	batch.Graph.Input[0] = onnxgraph.TensorInfo("input", onnx.TensorProto_FLOAT, onnxgraph.Dims(100000, 3, 32, 32))
+	writeModel(t, dir, "batch.onnx", batch)
+
 	cases := []struct {
 		model, want string
 	}{
+		{"secret.onnx", `model stores tensors in external data files (tensor "leaked" in graph, node "leak" (Constant), attribute value, stored in "secret.bin")`},
+		{"huge.onnx", "a side of 100000 pixels is absurd (at most 4096)"},
+		{"batch.onnx", "a fixed batch of 100000 images is absurd (at most 1024)"},
 		{"truncated.onnx", "not an ONNX model"},
 		{"random.onnx", "not an ONNX model"},
 		{"text.onnx", `input "input" has shape [1,77]; transfer needs a rank-4 image batch`},
@@ -73,6 +91,15 @@ func TestBadModels(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "panic") {
 				t.Errorf("transfer %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(args, " "), r.code, r.stderr, tc.want)
 			}
+		}
+	}
+	for _, args := range [][]string{
+		{"extract", "--data", "images", "--input-size", "100000", "--model", "model.onnx"},
+		{"models", "inspect", "--input-size", "100000", "model.onnx"},
+	} {
+		r := transfer(t, dir, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "an input size of 100000 pixels is absurd") {
+			t.Errorf("transfer %s: exit %d, %q", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
 	if r := transfer(t, dir, nil, "models", "inspect", "nopool.onnx"); !strings.Contains(r.stderr, "candidates: pooled (output of GlobalMaxPool)") {

@@ -55,10 +55,8 @@ func Parse(b []byte) (*Model, error) {
 	if g == nil || len(g.GetNode()) == 0 || len(mp.GetOpsetImport()) == 0 {
 		return nil, fmt.Errorf("%w: no graph or no opset (is the file truncated?)", ErrNotONNX)
 	}
-	for _, t := range g.GetInitializer() {
-		if t.GetDataLocation() == onnx.TensorProto_EXTERNAL {
-			return nil, fmt.Errorf("%w (tensor %q): save the model with all tensors inside the .onnx file", ErrExternalData, t.GetName())
-		}
+	if err := checkExternal(mp); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256(b)
 	return &Model{Proto: mp, Bytes: b, SHA256: hex.EncodeToString(sum[:])}, nil
