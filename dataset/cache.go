@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"os"
@@ -23,8 +24,23 @@ import (
 // never migrated downwards or overwritten.
 const (
 	cacheApp           = "transfer-embedding-cache"
-	CacheSchemaVersion = 1
+	CacheSchemaVersion = 2
 )
+
+// migrations bring a cache of schema version i+1 to version i+2, inside the
+// transaction that opens it: an older cache is upgraded in place, once, and
+// keeps every embedding.
+var migrations = []string{
+	// 1 → 2: path records remember the file's inode and change time, so
+	// that a file rewritten with its size and modification time restored
+	// is hashed again. Old records match no file and are refreshed on
+	// first use.
+	`ALTER TABLE paths ADD COLUMN inode INTEGER NOT NULL DEFAULT 0;
+	 ALTER TABLE paths ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;`,
+}
+
+// ErrCacheReadOnly reports a write to a cache opened read-only.
+var ErrCacheReadOnly = errors.New("the cache is open read-only")
 
 // ErrNotCache reports a file that is not a transfer cache.
 var ErrNotCache = errors.New("not a transfer embedding cache")
@@ -71,7 +87,9 @@ CREATE TABLE IF NOT EXISTS paths (
 	size         INTEGER NOT NULL,
 	mtime_ns     INTEGER NOT NULL,
 	label        TEXT NOT NULL DEFAULT '',
-	seen_at      TEXT NOT NULL
+	seen_at      TEXT NOT NULL,
+	inode        INTEGER NOT NULL DEFAULT 0,
+	ctime_ns     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS paths_by_image ON paths (image_sha256);
 `
@@ -79,8 +97,10 @@ CREATE INDEX IF NOT EXISTS paths_by_image ON paths (image_sha256);
 // Cache is an embedding cache in one SQLite file. It is safe for concurrent
 // use by several goroutines and by several processes.
 type Cache struct {
-	db   *sql.DB
-	path string
+	db       *sql.DB
+	path     string
+	version  int  // schema version of the file
+	readOnly bool // opened by OpenCacheReadOnly
 
 	getStmt *sql.Stmt
 }
@@ -114,7 +134,7 @@ func openCache(path string) (*Cache, error) {
 			return nil, fmt.Errorf("cache %s is a directory; --cache takes a file path such as .transfer/cache.db", path)
 		}
 		if st.Size() > 0 {
-			if err := checkExisting(path); err != nil {
+			if _, err := checkExisting(path); err != nil {
 				return nil, err
 			}
 		}
@@ -136,6 +156,68 @@ func openCache(path string) (*Cache, error) {
 	}
 	return c, nil
 }
+
+// OpenCacheReadOnly opens an existing cache for reading only: nothing is
+// created, upgraded or written, a missing file is an error (wrapping
+// os.ErrNotExist), and a cache on a read-only file system opens too. Put
+// fails with ErrCacheReadOnly.
+func OpenCacheReadOnly(path string) (*Cache, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("cache %s is a directory; --cache takes a file path such as .transfer/cache.db", path)
+	}
+	if st.Size() == 0 {
+		return nil, fmt.Errorf("cache %s: %w (the file is empty)", path, ErrNotCache)
+	}
+	version, err := checkExisting(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openReadOnly(path)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+	}
+	c := &Cache{db: db, path: path, version: version, readOnly: true}
+	if c.getStmt, err = db.Prepare(getQuery); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+	}
+	return c, nil
+}
+
+// openReadOnly opens path read-only. SQLite reads a WAL database through
+// its -shm file, which it cannot create on a read-only file system; the
+// file is then opened as immutable, which needs none (nobody can be
+// writing to it there).
+func openReadOnly(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if err = db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n); err == nil {
+		return db, nil
+	}
+	db.Close()
+	if !strings.Contains(err.Error(), "unable to open") && !strings.Contains(err.Error(), "readonly") && !strings.Contains(err.Error(), "read-only") {
+		return nil, err
+	}
+	db, err2 := sql.Open("sqlite", dsn(path, true)+"&immutable=1")
+	if err2 != nil {
+		return nil, err
+	}
+	if err2 = db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n); err2 != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
 
 // dsn builds the driver's connection string: WAL journal so readers never
 // block the writer, synchronous=NORMAL (a committed batch survives a crash of
@@ -162,12 +244,44 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// checkExisting opens path read-only and checks it is a cache of a schema
-// this version reads, before anything could write to it.
-func checkExisting(path string) error {
-	db, err := sql.Open("sqlite", dsn(path, true))
+// checkExisting checks that path is a cache of a schema this version reads,
+// before anything could write to it, and returns its schema version. A file
+// that is not an SQLite database is refused from its first bytes, without
+// SQLite opening it; reading another program's database read-only can make
+// SQLite create its -wal and -shm files, which are removed again when it is
+// refused.
+func checkExisting(path string) (version int, err error) {
+	head := make([]byte, len(sqliteHeader))
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", path, err)
+		return 0, fmt.Errorf("cache %s: %w", path, err)
+	}
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	if string(head[:n]) != sqliteHeader {
+		return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+	}
+	var created []string
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(path + suffix); errors.Is(err, os.ErrNotExist) {
+			created = append(created, path+suffix)
+		}
+	}
+	defer func() {
+		if errors.Is(err, ErrNotCache) || errors.Is(err, ErrCacheTooNew) {
+			for _, p := range created {
+				if st, serr := os.Lstat(p); serr == nil && st.Mode().IsRegular() && (st.Size() == 0 || strings.HasSuffix(p, "-shm")) {
+					os.Remove(p)
+				}
+			}
+		}
+	}()
+	db, err := openReadOnly(path)
+	if err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+		}
+		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	defer db.Close()
 	// All reads in one transaction: one snapshot. Separate reads could see
@@ -175,42 +289,42 @@ func checkExisting(path string) error {
 	// take its tables without identity for somebody else's.
 	tx, err := db.Begin()
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	defer tx.Rollback()
-	var n, tables int
-	err = tx.QueryRow(`SELECT count(*) FILTER (WHERE type = 'table' AND name = 'meta'), count(*) FROM sqlite_master`).Scan(&n, &tables)
+	var metas, tables int
+	err = tx.QueryRow(`SELECT count(*) FILTER (WHERE type = 'table' AND name = 'meta'), count(*) FROM sqlite_master`).Scan(&metas, &tables)
 	if err != nil {
 		if strings.Contains(err.Error(), "not a database") {
-			return fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+			return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
 		}
-		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	if tables == 0 {
-		return nil // an empty database: safe to initialise
+		return 0, nil // an empty database: safe to initialise
 	}
 	// A failed read must not pass for a missing value: a busy database
 	// would otherwise look like somebody else's.
-	var app, version string
-	if n == 1 {
-		for key, dst := range map[string]*string{"app": &app, "schema_version": &version} {
+	var app, schemaVersion string
+	if metas == 1 {
+		for key, dst := range map[string]*string{"app": &app, "schema_version": &schemaVersion} {
 			err := tx.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(dst)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+				return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 			}
 		}
 	}
 	if app != cacheApp {
-		return fmt.Errorf("cache %s: %w (an SQLite database of something else); it was left untouched: pass another --cache path", path, ErrNotCache)
+		return 0, fmt.Errorf("cache %s: %w (an SQLite database of something else); it was left untouched: pass another --cache path", path, ErrNotCache)
 	}
-	v, err := strconv.Atoi(version)
+	v, err := strconv.Atoi(schemaVersion)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w: schema version %q", path, ErrNotCache, version)
+		return 0, fmt.Errorf("cache %s: %w: schema version %q", path, ErrNotCache, schemaVersion)
 	}
 	if v > CacheSchemaVersion {
-		return fmt.Errorf("cache %s: %w (schema %d; this transfer reads up to %d): upgrade transfer or pass another --cache path", path, ErrCacheTooNew, v, CacheSchemaVersion)
+		return v, fmt.Errorf("cache %s: %w (schema %d; this transfer reads up to %d): upgrade transfer or pass another --cache path", path, ErrCacheTooNew, v, CacheSchemaVersion)
 	}
-	return nil
+	return v, nil
 }
 
 func describeSQLiteError(err error) error {
@@ -232,21 +346,50 @@ func (c *Cache) init() error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(schema); err != nil {
+	// The version is read inside the write transaction, so that of two
+	// processes opening an old cache at once only the first upgrades it.
+	var version string
+	err = tx.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err != nil && strings.Contains(err.Error(), "no such table")):
+		version = ""
+	case err != nil:
 		return err
 	}
-	if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?), ('schema_version', ?), ('created', ?)`,
-		cacheApp, strconv.Itoa(CacheSchemaVersion), now()); err != nil {
-		return err
+	if version == "" {
+		if _, err := tx.Exec(schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('app', ?), ('schema_version', ?), ('created', ?)`,
+			cacheApp, strconv.Itoa(CacheSchemaVersion), now()); err != nil {
+			return err
+		}
+		c.version = CacheSchemaVersion
+	} else {
+		v, err := strconv.Atoi(version)
+		if err != nil || v < 1 || v > CacheSchemaVersion {
+			return fmt.Errorf("%w: schema version %q", ErrNotCache, version)
+		}
+		for ; v < CacheSchemaVersion; v++ {
+			if _, err := tx.Exec(migrations[v-1]); err != nil {
+				return fmt.Errorf("upgrading the cache from schema %d to %d: %w", v, v+1, err)
+			}
+		}
+		if _, err := tx.Exec(`UPDATE meta SET value = ? WHERE key = 'schema_version'`, strconv.Itoa(v)); err != nil {
+			return err
+		}
+		c.version = v
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if c.getStmt, err = c.db.Prepare(`SELECT dim, vector, logits FROM embeddings WHERE fingerprint = ? AND image_sha256 = ? AND resize = ?`); err != nil {
+	if c.getStmt, err = c.db.Prepare(getQuery); err != nil {
 		return err
 	}
 	return nil
 }
+
+const getQuery = `SELECT dim, vector, logits FROM embeddings WHERE fingerprint = ? AND image_sha256 = ? AND resize = ?`
 
 // now is the time stamp of records: UTC with fixed-width nanoseconds, so
 // that text order is time order.
@@ -277,6 +420,9 @@ type Backbone struct {
 
 // AddBackbone records b, keeping the first record of a fingerprint.
 func (c *Cache) AddBackbone(b Backbone) error {
+	if c.readOnly {
+		return fmt.Errorf("cache %s: %w", c.path, ErrCacheReadOnly)
+	}
 	_, err := c.db.Exec(`INSERT OR IGNORE INTO backbones VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Fingerprint, b.Model, b.ModelSHA256, b.EmbeddingTensor, b.Preprocess, b.Layout, b.InputSize, b.Dim, now())
 	if err != nil {
@@ -326,6 +472,11 @@ type Row struct {
 	Path    string
 	Size    int64
 	MtimeNS int64
+	// Inode and CtimeNS identify the file where the platform has them
+	// (0 elsewhere): a rewritten file gets a new change time even when its
+	// size and modification time are restored.
+	Inode   int64
+	CtimeNS int64
 	Label   string
 	Vector  []float32
 	Logits  []float32
@@ -335,6 +486,9 @@ type Row struct {
 func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if c.readOnly {
+		return fmt.Errorf("cache %s: %w", c.path, ErrCacheReadOnly)
 	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -348,8 +502,9 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
 	}
 	defer emb.Close()
-	pth, err := tx.PrepareContext(ctx, `INSERT INTO paths (path, image_sha256, size, mtime_ns, label, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+	pth, err := tx.PrepareContext(ctx, `INSERT INTO paths (path, image_sha256, size, mtime_ns, label, seen_at, inode, ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (path) DO UPDATE SET image_sha256 = excluded.image_sha256, size = excluded.size, mtime_ns = excluded.mtime_ns,
+			inode = excluded.inode, ctime_ns = excluded.ctime_ns,
 			label = CASE WHEN excluded.label = '' THEN paths.label ELSE excluded.label END, seen_at = excluded.seen_at`)
 	if err != nil {
 		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
@@ -367,7 +522,7 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 			}
 		}
 		if r.Path != "" {
-			if _, err := pth.ExecContext(ctx, r.Path, r.SHA256, r.Size, r.MtimeNS, r.Label, t); err != nil {
+			if _, err := pth.ExecContext(ctx, r.Path, r.SHA256, r.Size, r.MtimeNS, r.Label, t, r.Inode, r.CtimeNS); err != nil {
 				return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
 			}
 		}
@@ -397,18 +552,22 @@ func decodeVector(b []byte) []float32 {
 
 // pathRecord is what the cache knows about a file path.
 type pathRecord struct {
-	sha           string
-	size, mtimeNS int64
+	sha                           string
+	size, mtimeNS, inode, ctimeNS int64
 }
 
 // pathRecords returns the records of the given absolute paths.
 func (c *Cache) pathRecords(ctx context.Context, paths []string) (map[string]pathRecord, error) {
 	out := make(map[string]pathRecord, len(paths))
 	var mu sync.Mutex
-	err := c.inChunks(ctx, `SELECT path, image_sha256, size, mtime_ns FROM paths WHERE path IN `, nil, paths, func(rows *sql.Rows) error {
+	q := `SELECT path, image_sha256, size, mtime_ns, inode, ctime_ns FROM paths WHERE path IN `
+	if c.version < 2 { // a read-only cache of schema 1
+		q = `SELECT path, image_sha256, size, mtime_ns, 0, 0 FROM paths WHERE path IN `
+	}
+	err := c.inChunks(ctx, q, nil, paths, func(rows *sql.Rows) error {
 		var p string
 		var r pathRecord
-		if err := rows.Scan(&p, &r.sha, &r.size, &r.mtimeNS); err != nil {
+		if err := rows.Scan(&p, &r.sha, &r.size, &r.mtimeNS, &r.inode, &r.ctimeNS); err != nil {
 			return err
 		}
 		mu.Lock()

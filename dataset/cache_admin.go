@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -146,19 +147,86 @@ func finite32(v []float32) bool {
 	return true
 }
 
+// ErrCacheDamaged reports a cache whose rows fail Check.
+var ErrCacheDamaged = errors.New("the cache has damaged rows")
+
+// VerifyCache opens the cache at path read-only and checks every row as
+// Check does; it fails on the first problem, naming it.
+func VerifyCache(ctx context.Context, path string) error {
+	c, err := OpenCacheReadOnly(path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	probs, _, err := c.Check(ctx, 1)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("cache %s: %w: %s (run transfer cache check --cache %s)", path, ErrCacheDamaged, probs[0], path)
+	}
+	return nil
+}
+
 // Merge copies every backbone, embedding and path record of the caches ins
 // into c. Rows c already has are kept, so merging is idempotent and the
 // shards of one extraction combine into the cache a single run would have
-// made. Each input is checked like OpenCache checks a file and is only read.
+// made. Every input is verified (VerifyCache) before anything is copied,
+// and is only read.
 func (c *Cache) Merge(ctx context.Context, ins ...string) (added int64, err error) {
-	for _, in := range ins {
-		if _, err := os.Stat(in); err != nil {
-			return added, fmt.Errorf("merge: %w", err)
+	if c.readOnly {
+		return 0, fmt.Errorf("cache %s: %w", c.path, ErrCacheReadOnly)
+	}
+	versions, err := verifyInputs(ctx, ins)
+	if err != nil {
+		return 0, err
+	}
+	return c.mergeAll(ctx, ins, versions)
+}
+
+// MergeCaches merges the caches ins into the cache at out, as Merge does,
+// after verifying every input and before creating out. When it fails, an
+// out that it created is removed again.
+func MergeCaches(ctx context.Context, out string, ins ...string) (added int64, err error) {
+	versions, err := verifyInputs(ctx, ins)
+	if err != nil {
+		return 0, err
+	}
+	_, statErr := os.Stat(out)
+	created := errors.Is(statErr, os.ErrNotExist)
+	c, err := OpenCache(out)
+	if err != nil {
+		return 0, fmt.Errorf("merge: output %w", err)
+	}
+	added, err = c.mergeAll(ctx, ins, versions)
+	if cerr := c.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && created {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(out + suffix)
 		}
-		if err := checkExisting(in); err != nil {
-			return added, fmt.Errorf("merge: %w", err)
+	}
+	return added, err
+}
+
+func verifyInputs(ctx context.Context, ins []string) ([]int, error) {
+	versions := make([]int, len(ins))
+	for i, in := range ins {
+		if err := VerifyCache(ctx, in); err != nil {
+			return nil, fmt.Errorf("merge: input %w", err)
 		}
-		n, err := c.mergeOne(ctx, in)
+		var err error
+		if versions[i], err = checkExisting(in); err != nil {
+			return nil, fmt.Errorf("merge: input %w", err)
+		}
+	}
+	return versions, nil
+}
+
+func (c *Cache) mergeAll(ctx context.Context, ins []string, versions []int) (added int64, err error) {
+	for i, in := range ins {
+		n, err := c.mergeOne(ctx, in, versions[i])
 		added += n
 		if err != nil {
 			return added, fmt.Errorf("merge %s: %w", in, describeSQLiteError(err))
@@ -167,7 +235,7 @@ func (c *Cache) Merge(ctx context.Context, ins ...string) (added int64, err erro
 	return added, nil
 }
 
-func (c *Cache) mergeOne(ctx context.Context, in string) (int64, error) {
+func (c *Cache) mergeOne(ctx context.Context, in string, version int) (int64, error) {
 	// ATTACH is per connection: pin one for the whole merge.
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
@@ -183,12 +251,17 @@ func (c *Cache) mergeOne(ctx context.Context, in string) (int64, error) {
 		return 0, err
 	}
 	defer tx.Rollback()
+	identity := "inode, ctime_ns"
+	if version < 2 {
+		identity = "0, 0"
+	}
 	stmts := []string{
 		`INSERT OR IGNORE INTO main.backbones SELECT * FROM src.backbones`,
 		`INSERT INTO main.embeddings (fingerprint, image_sha256, resize, dim, vector, logits, computed_at)
 			SELECT fingerprint, image_sha256, resize, dim, vector, logits, computed_at FROM src.embeddings WHERE true
 			ON CONFLICT DO UPDATE SET logits = coalesce(embeddings.logits, excluded.logits)`,
-		`INSERT OR IGNORE INTO main.paths SELECT * FROM src.paths`,
+		`INSERT OR IGNORE INTO main.paths (path, image_sha256, size, mtime_ns, label, seen_at, inode, ctime_ns)
+			SELECT path, image_sha256, size, mtime_ns, label, seen_at, ` + identity + ` FROM src.paths`,
 	}
 	var added int64
 	for i, q := range stmts {

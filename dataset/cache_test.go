@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ func TestOpenCacheRefusesOtherFiles(t *testing.T) {
 	}{
 		{notDB, dataset.ErrNotCache, "not an SQLite database"},
 		{otherDB, dataset.ErrNotCache, "an SQLite database of something else"},
-		{future, dataset.ErrCacheTooNew, "schema 99; this transfer reads up to 1"},
+		{future, dataset.ErrCacheTooNew, fmt.Sprintf("schema 99; this transfer reads up to %d", dataset.CacheSchemaVersion)},
 		{dir, nil, "is a directory"},
 	}
 	for _, tc := range cases {

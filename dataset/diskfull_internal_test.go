@@ -73,6 +73,46 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
+// TestDiskFullContinues: with ContinueWithoutSaving a full disk stops the
+// saving, not the run: every image is embedded and returned, and the
+// result says how many embeddings were not saved and why.
+func TestDiskFullContinues(t *testing.T) {
+	dir := t.TempDir()
+	var items []Item
+	for i := 0; i < 40; i++ {
+		p := filepath.Join(dir, "img"+itoa(i)+".png")
+		img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+		img.Pix[0] = uint8(i)
+		writePNG(t, p, img)
+		items = append(items, Item{Path: p, Rel: filepath.Base(p), Label: Unlabelled})
+	}
+	set := &Set{Root: dir, Items: items}
+	c, err := OpenCache(filepath.Join(dir, "cache.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.db.SetMaxOpenConns(1)
+	var pages int
+	c.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	c.db.Exec(`PRAGMA max_page_count = ` + itoa(pages+12))
+	emb := growingEmbedder{info: backbone.Info{Layout: backbone.NHWC, Height: 4, Width: 4, Preprocess: backbone.Raw, Dim: 4000, Fingerprint: "fp"}}
+	x, err := Extract(context.Background(), set, emb, c, ExtractOptions{Batch: 4, Workers: 1, Resizer: Resizer{Width: 4, Height: 4}, Collect: true, ContinueWithoutSaving: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	c.db.QueryRow(`SELECT count(*) FROM embeddings`).Scan(&rows)
+	if x.Embedded != 40 || x.Unsaved != 40-rows || rows == 0 || x.SaveErr == nil || !strings.Contains(x.SaveErr.Error(), "the disk is full") {
+		t.Fatalf("%s; %d rows saved; save error %v", x.Summary(), rows, x.SaveErr)
+	}
+	for i, v := range x.Vectors {
+		if len(v) != 4000 {
+			t.Fatalf("item %d: vector %d values", i, len(v))
+		}
+	}
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 func writePNG(t *testing.T, path string, img image.Image) {
 	t.Helper()

@@ -56,6 +56,16 @@ type ExtractOptions struct {
 	Progress func(Progress)
 	// Model names the backbone in the cache's records.
 	Model string
+	// Rehash reads and hashes every file even when its path record says
+	// it is unchanged (same size, modification time, inode and change
+	// time).
+	Rehash bool
+	// ContinueWithoutSaving goes on when the cache cannot be written (a
+	// full disk, a read-only cache): the embeddings computed from then on
+	// are kept in the result only, counted in Unsaved, and the write
+	// error is in SaveErr instead of being returned. Without it a failed
+	// write ends the extraction.
+	ContinueWithoutSaving bool
 }
 
 // Progress counts the images of an extraction.
@@ -83,11 +93,19 @@ type Extraction struct {
 	Logits  [][]float32
 	// Failures lists failed items in set order.
 	Failures []Failure
+	// Unsaved counts the embeddings computed but not written to the
+	// cache, and SaveErr says why (see ContinueWithoutSaving).
+	Unsaved int
+	SaveErr error
 }
 
 // Summary is the one-line account: "38 embedded, 2 from cache, 0 failed".
 func (x *Extraction) Summary() string {
-	return fmt.Sprintf("%d embedded, %d from cache, %d failed", x.Embedded, x.Cached, x.Failed)
+	s := fmt.Sprintf("%d embedded, %d from cache, %d failed", x.Embedded, x.Cached, x.Failed)
+	if x.Unsaved > 0 {
+		s += fmt.Sprintf("; %d of the %d embedded not saved to the cache", x.Unsaved, x.Embedded)
+	}
+	return s
 }
 
 // Rows returns the items that have a vector, in set order: the vectors,
@@ -148,11 +166,15 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	if opts.Decode.Budget == nil {
 		opts.Decode.Budget = NewMemoryBudget(0)
 	}
+	var saveErr error
 	if err := cache.AddBackbone(Backbone{
 		Fingerprint: info.Fingerprint, Model: opts.Model, ModelSHA256: info.ModelSHA256, EmbeddingTensor: info.Features.Tensor,
 		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), InputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), Dim: info.Dim,
 	}); err != nil {
-		return nil, err
+		if !opts.ContinueWithoutSaving {
+			return nil, err
+		}
+		saveErr = err
 	}
 
 	start := time.Now()
@@ -215,7 +237,8 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	}()
 
 	// Inference streams run full batches and hand their rows to the writer.
-	w := newBatchWriter(cache, key)
+	w := newBatchWriter(cache, key, saveErr)
+	writeErrs := w.errc
 	batches := make(chan []event)
 	inferErr := make(chan error, opts.Streams)
 	var streams sync.WaitGroup
@@ -280,7 +303,11 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
-		case err := <-w.errc:
+		case err := <-writeErrs:
+			if opts.ContinueWithoutSaving {
+				writeErrs = nil // the writer now counts what it drops
+				continue
+			}
 			runErr = err
 			break loop
 		case err := <-inferErr:
@@ -324,7 +351,11 @@ loop:
 	close(batches)
 	streams.Wait()
 	close(inferErr)
-	if err := w.close(); err != nil && runErr == nil {
+	unsaved, err := w.close()
+	switch {
+	case err != nil && opts.ContinueWithoutSaving:
+		x.SaveErr, x.Unsaved = err, unsaved
+	case err != nil && runErr == nil:
 		runErr = err
 	}
 	for err := range inferErr {
@@ -388,13 +419,16 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		return ev
 	}
 	ev.row = Row{Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano()}
+	ev.row.Inode, ev.row.CtimeNS = fileIdentity(st)
 	if it.Label >= 0 && it.Label < len(set.Classes) {
 		ev.row.Label = set.Classes[it.Label]
 	}
 	var data []byte
 	var sha string
 	rec, isKnown := k.paths[abs]
-	if isKnown = isKnown && rec.size == ev.row.Size && rec.mtimeNS == ev.row.MtimeNS; isKnown {
+	isKnown = isKnown && !opts.Rehash && rec.size == ev.row.Size && rec.mtimeNS == ev.row.MtimeNS &&
+		rec.inode == ev.row.Inode && rec.ctimeNS == ev.row.CtimeNS
+	if isKnown {
 		sha = rec.sha
 		if e, ok := k.entries[sha]; ok && (!opts.KeepLogits || e.Logits != nil) {
 			if opts.Collect {
@@ -482,22 +516,33 @@ func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, 
 // batchWriter commits batches in a goroutine of its own, so that the
 // database write of one batch overlaps the inference of the next. Writes
 // ignore cancellation: a batch that was computed is always committed.
+// After the first failed write it only counts the embeddings it drops.
 type batchWriter struct {
-	rows chan []Row
-	errc chan error
-	done chan struct{}
+	rows    chan []Row
+	errc    chan error
+	done    chan struct{}
+	err     error // the first write error, read after done
+	unsaved int   // embeddings not written, read after done
 }
 
-func newBatchWriter(c *Cache, k Key) *batchWriter {
-	w := &batchWriter{rows: make(chan []Row, 2), errc: make(chan error, 1), done: make(chan struct{})}
+// newBatchWriter starts a writer; a non-nil failed means that the cache is
+// already known not to take writes.
+func newBatchWriter(c *Cache, k Key, failed error) *batchWriter {
+	w := &batchWriter{rows: make(chan []Row, 2), errc: make(chan error, 1), done: make(chan struct{}), err: failed}
 	go func() {
 		defer close(w.done)
 		for rows := range w.rows {
-			if err := c.Put(context.Background(), k, rows); err != nil {
-				w.errc <- err
-				for range w.rows {
+			if w.err == nil {
+				if w.err = c.Put(context.Background(), k, rows); w.err != nil {
+					w.errc <- w.err
 				}
-				return
+			}
+			if w.err != nil {
+				for _, r := range rows {
+					if r.Vector != nil {
+						w.unsaved++
+					}
+				}
 			}
 		}
 	}()
@@ -506,16 +551,12 @@ func newBatchWriter(c *Cache, k Key) *batchWriter {
 
 func (w *batchWriter) send(rows []Row) { w.rows <- rows }
 
-// close waits for every batch to be committed and returns the first error.
-func (w *batchWriter) close() error {
+// close waits for every batch to be committed and returns the number of
+// embeddings not written and the first error.
+func (w *batchWriter) close() (int, error) {
 	close(w.rows)
 	<-w.done
-	select {
-	case err := <-w.errc:
-		return err
-	default:
-		return nil
-	}
+	return w.unsaved, w.err
 }
 
 func sortFailures(f []Failure) {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -45,8 +47,13 @@ func cacheCommand() *cli.Command {
 	}
 }
 
+// openCacheFlag opens --cache read-only, for the commands that only read:
+// a mistyped path is an error, never a new empty cache.
 func openCacheFlag(c *cli.Context) (*dataset.Cache, error) {
-	cache, err := dataset.OpenCache(c.String(cacheFlag.Name))
+	cache, err := dataset.OpenCacheReadOnly(c.String(cacheFlag.Name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, usageError{fmt.Errorf("%w; pass the path of an existing cache with --cache", err)}
+	}
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -98,16 +105,11 @@ func cacheMerge(c *cli.Context) error {
 	if c.NArg() < 2 {
 		return usageError{fmt.Errorf("cache merge: give the output cache and at least one input: transfer cache merge OUT IN...")}
 	}
-	out, err := dataset.OpenCache(c.Args().First())
+	n, err := dataset.MergeCaches(c.Context, c.Args().First(), c.Args().Tail()...)
 	if err != nil {
 		return usageError{err}
 	}
-	defer out.Close()
-	n, err := out.Merge(c.Context, c.Args().Tail()...)
-	if err != nil {
-		return usageError{err}
-	}
-	fmt.Fprintf(c.App.Writer, "merged %d inputs into %s: %d new embeddings\n", c.NArg()-1, out.Path(), n)
+	fmt.Fprintf(c.App.Writer, "merged %d inputs into %s: %d new embeddings\n", c.NArg()-1, c.Args().First(), n)
 	return nil
 }
 

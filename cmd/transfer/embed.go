@@ -43,6 +43,10 @@ var (
 		Name: "max-file-size", Category: catData, Value: dataset.DefaultMaxFileSize >> 20,
 		Usage: "refuse image files larger than this many MB, before reading them",
 	}
+	rehashFlag = &cli.BoolFlag{
+		Name: "rehash", Category: catCache,
+		Usage: "hash every image file again instead of trusting the cache's record of its size, modification time, inode and change time",
+	}
 	allowFailuresFlag = &cli.BoolFlag{
 		Name: "allow-failures", Category: catData,
 		Usage: "go on when more than half of the images cannot be used, with the ones that can",
@@ -50,7 +54,7 @@ var (
 )
 
 func embedFlags() []cli.Flag {
-	return []cli.Flag{cacheFlag, batchFlag, workersFlag, strictFlag, maxFileSizeFlag, quietFlag, debugFlag}
+	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, workersFlag, strictFlag, maxFileSizeFlag, quietFlag, debugFlag}
 }
 
 // checkRuntimeFlags refuses counts that cannot be meant.
@@ -79,9 +83,21 @@ type session struct {
 	// unless --allow-failures: train and eval would otherwise report
 	// results for a set the user never meant.
 	needMost bool
+	// mustSave makes a cache that cannot be written an error; without
+	// it (every command but extract) the embeddings are computed for the
+	// run, used, and the user is told they were not saved.
+	mustSave bool
 }
 
+// openSession opens the backbone and cache for a command that embeds
+// images. Only extract, whose whole point is the cache, needs to write it:
+// for the others a cache that cannot be opened for writing (a read-only
+// mount) is read as it is.
 func openSession(c *cli.Context) (*session, error) {
+	return openSessionFor(c, false)
+}
+
+func openSessionFor(c *cli.Context, mustSave bool) (*session, error) {
 	if err := checkRuntimeFlags(c); err != nil {
 		return nil, err
 	}
@@ -94,7 +110,14 @@ func openSession(c *cli.Context) (*session, error) {
 		b.Destroy()
 		return nil, usageError{err}
 	}
-	cache, err := dataset.OpenCache(c.String(cacheFlag.Name))
+	path := c.String(cacheFlag.Name)
+	cache, err := dataset.OpenCache(path)
+	if err != nil && !mustSave && !errors.Is(err, dataset.ErrNotCache) && !errors.Is(err, dataset.ErrCacheTooNew) {
+		if ro, rerr := dataset.OpenCacheReadOnly(path); rerr == nil {
+			fmt.Fprintf(c.App.ErrWriter, "warning: %v\nreading the cache as it is: embeddings it lacks are computed for this run and not saved\n", err)
+			cache, err = ro, nil
+		}
+	}
 	if err != nil {
 		b.Destroy()
 		if errors.Is(err, dataset.ErrNotCache) || errors.Is(err, dataset.ErrCacheTooNew) {
@@ -102,7 +125,7 @@ func openSession(c *cli.Context) (*session, error) {
 		}
 		return nil, err
 	}
-	return &session{c: c, b: b, model: r, resizer: resizer, decoder: decoder, cache: cache}, nil
+	return &session{c: c, b: b, model: r, resizer: resizer, decoder: decoder, cache: cache, mustSave: mustSave}, nil
 }
 
 func (s *session) close() {
@@ -131,7 +154,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
 		Decode:     dataset.DecodeOptions{Decoder: s.decoder, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20},
 		KeepLogits: keepLogits, Collect: collect, Abort: abortContext(ctx), Progress: progress.update,
-		Model: s.model.Path,
+		Model: s.model.Path, Rehash: c.Bool(rehashFlag.Name), ContinueWithoutSaving: !s.mustSave,
 	})
 	progress.finish()
 	if x != nil {
@@ -144,6 +167,9 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 		}
 		if !c.Bool(quietFlag.Name) || err != nil {
 			fmt.Fprintf(stderr, "%s (%s)\n", x.Summary(), x.Elapsed.Round(time.Millisecond))
+		}
+		if x.SaveErr != nil {
+			fmt.Fprintf(stderr, "warning: %d embeddings could not be saved to the cache (%v); they are used for this run only: free space, or pass a writable --cache to keep them\n", x.Unsaved, x.SaveErr)
 		}
 	}
 	if errors.Is(err, context.Canceled) {

@@ -43,7 +43,7 @@ func extract(c *cli.Context) error {
 			return nil
 		}
 	}
-	sess, err := openSession(c)
+	sess, err := openSessionFor(c, true)
 	if err != nil {
 		return err
 	}

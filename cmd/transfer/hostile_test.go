@@ -148,3 +148,36 @@ func TestOverflowingHead(t *testing.T) {
 		t.Errorf("predict: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestCacheCommandsOnBadPaths: commands that only read never create a
+// cache, and a merge that fails leaves no output behind.
+func TestCacheCommandsOnBadPaths(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 2)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	mustRun(t, dir, "extract", "--model", "model.onnx", "--data", "images", "--cache", "good.db", "-q")
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a cache"), 0o644)
+	for _, tc := range []struct {
+		args  []string
+		want  string
+		stray string
+	}{
+		{[]string{"cache", "stats", "--cache", "typo.db"}, "typo.db: stat typo.db: no such file or directory; pass the path of an existing cache", "typo.db"},
+		{[]string{"cache", "check", "--cache", "typo2.db"}, "no such file", "typo2.db"},
+		{[]string{"cache", "merge", "out.db", "good.db", "nosuch.db"}, "merge: input cache nosuch.db", "out.db"},
+		{[]string{"cache", "merge", "out2.db", "notes.txt"}, "not a transfer embedding cache", "out2.db"},
+	} {
+		r := transfer(t, dir, nil, tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("transfer %s: exit %d, %q; want %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, tc.stray)); err == nil {
+			t.Errorf("transfer %s left %s", strings.Join(tc.args, " "), tc.stray)
+		}
+	}
+	r := mustRun(t, dir, "cache", "merge", "out.db", "good.db")
+	if !strings.Contains(r.stdout, "4 new embeddings") {
+		t.Errorf("merge: %s", r.stdout)
+	}
+}
