@@ -20,7 +20,7 @@ func FuzzReadManifest(f *testing.F) {
 	f.Add([]byte("a.jpg\n"))
 	f.Add([]byte("\"unterminated,cat\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := dataset.ReadManifest(bytes.NewReader(data), "/root", "fuzz.csv")
+		s, err := dataset.ReadManifest(bytes.NewReader(data), "/root", "fuzz.csv", dataset.ManifestOptions{})
 		if err != nil {
 			return
 		}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -25,20 +26,43 @@ func IsImageName(name string) bool { return imageExts[strings.ToLower(filepath.E
 // ErrNoImages reports a source in which no image file was found.
 var ErrNoImages = errors.New("no images found")
 
+// ErrOutsideManifest reports a manifest row whose path leaves the
+// manifest's folder.
+var ErrOutsideManifest = errors.New("manifest path outside its folder")
+
 // walkImages returns the image files below dir, sorted, skipping hidden
-// files and folders.
-func walkImages(dir string) ([]string, error) {
+// files and folders. A subfolder that cannot be read, or a symbolic link to
+// a folder (not followed below the top, where links could loop), is left
+// out and reported in skipped; only an unreadable dir itself is an error.
+func walkImages(dir string) (files, skipped []string, err error) {
 	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root := dir
+	if st, err := os.Lstat(dir); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		root = dir + string(filepath.Separator) // WalkDir then walks the link's target
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if p == root {
+				return err
+			}
+			skipped = append(skipped, fmt.Sprintf("%s: cannot be read (%v); its images are left out", p, unwrapPath(err)))
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		name := d.Name()
-		if p != dir && strings.HasPrefix(name, ".") {
+		if p != root && strings.HasPrefix(name, ".") {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
+		}
+		if p != root && d.Type()&fs.ModeSymlink != 0 {
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				skipped = append(skipped, p+": a symbolic link to a folder inside a class folder is not followed")
+				return nil
+			}
 		}
 		if !d.IsDir() && IsImageName(name) {
 			out = append(out, p)
@@ -46,7 +70,16 @@ func walkImages(dir string) ([]string, error) {
 		return nil
 	})
 	sort.Strings(out)
-	return out, err
+	return out, skipped, err
+}
+
+// unwrapPath drops the path that fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func rel(root, p string) string {
@@ -59,7 +92,9 @@ func rel(root, p string) string {
 
 // FromFolders reads a set with one subfolder per class: dir/<class>/...
 // (Keras' image_dataset_from_directory convention). Class names are the
-// sorted subfolder names; images may sit at any depth below them.
+// sorted subfolder names; images may sit at any depth below them. A class
+// folder may be a symbolic link to a folder; unreadable subfolders and
+// dangling links are listed in Set.Skipped.
 func FromFolders(dir string) (*Set, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -71,15 +106,26 @@ func FromFolders(dir string) (*Set, error) {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if !e.IsDir() {
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			st, err := os.Stat(filepath.Join(dir, e.Name()))
+			if err != nil {
+				s.Skipped = append(s.Skipped, fmt.Sprintf("%s: a symbolic link that leads nowhere (%v)", filepath.Join(dir, e.Name()), unwrapPath(err)))
+				continue
+			}
+			isDir = st.IsDir()
+		}
+		if !isDir {
 			if IsImageName(e.Name()) {
 				loose++
 			}
 			continue
 		}
-		files, err := walkImages(filepath.Join(dir, e.Name()))
+		files, skipped, err := walkImages(filepath.Join(dir, e.Name()))
+		s.Skipped = append(s.Skipped, skipped...)
 		if err != nil {
-			return nil, err
+			s.Skipped = append(s.Skipped, fmt.Sprintf("%s: cannot be read (%v); class %q is left out", filepath.Join(dir, e.Name()), unwrapPath(err), e.Name()))
+			continue
 		}
 		if len(files) == 0 {
 			continue
@@ -118,15 +164,18 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 			if !ok || k == "" || v == "" {
 				return nil, fmt.Errorf("--classes %q: want key=name pairs separated by commas, e.g. f=female,m=male", mapping)
 			}
-			for _, old := range keys {
+			for i, old := range keys {
 				if old == k {
 					return nil, fmt.Errorf("--classes %q: key %q appears twice", mapping, k)
+				}
+				if names[i] == v {
+					return nil, fmt.Errorf("--classes %q: class name %q is given twice (keys %q and %q); give each class one key", mapping, v, old, k)
 				}
 			}
 			keys, names = append(keys, k), append(names, v)
 		}
 	}
-	files, err := walkImages(dir)
+	files, skipped, err := walkImages(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
@@ -137,7 +186,7 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 		path, key string
 	}
 	var matched []found
-	s := &Set{Root: dir}
+	s := &Set{Root: dir, Skipped: skipped}
 	seen := map[string]bool{}
 	for _, f := range files {
 		m := re.FindStringSubmatch(filepath.Base(f))
@@ -178,27 +227,44 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 	return s, nil
 }
 
+// ManifestOptions control reading manifests.
+type ManifestOptions struct {
+	// AllowOutside accepts absolute paths and paths that climb out of the
+	// manifest's folder with "..". Without it they are refused: a
+	// manifest from elsewhere must not make transfer read arbitrary files.
+	AllowOutside bool
+}
+
 // FromManifest reads a CSV file of path,label rows. A first row of
-// "path,label" is a header. Relative paths are relative to the manifest's
-// folder. Classes are the sorted distinct labels. An empty label makes the
-// row unlabelled, which a labelled set refuses.
-func FromManifest(path string) (*Set, error) {
+// "path,label" is a header; a UTF-8 byte-order mark is ignored. Relative
+// paths are relative to the manifest's folder. Classes are the sorted
+// distinct labels. A row without a label, a path listed twice, and (unless
+// opts.AllowOutside) a path outside the manifest's folder are errors that
+// name the line.
+func FromManifest(path string, opts ManifestOptions) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	defer f.Close()
-	return ReadManifest(f, filepath.Dir(path), path)
+	return ReadManifest(f, filepath.Dir(path), path, opts)
 }
 
 // ReadManifest parses a manifest from r; dir resolves relative paths and
 // name is used in errors.
-func ReadManifest(r io.Reader, dir, name string) (*Set, error) {
-	cr := csv.NewReader(r)
+func ReadManifest(r io.Reader, dir, name string, opts ManifestOptions) (*Set, error) {
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\uFEFF" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.Comment = '#'
-	type row struct{ path, label string }
+	type row struct {
+		path, label string
+		line        int
+	}
 	var rows []row
 	for line := 1; ; line++ {
 		rec, err := cr.Read()
@@ -227,7 +293,8 @@ func ReadManifest(r io.Reader, dir, name string) (*Set, error) {
 			ln, _ := cr.FieldPos(0)
 			return nil, fmt.Errorf("manifest %s line %d: %s has no label", name, ln, p)
 		}
-		rows = append(rows, row{p, l})
+		ln, _ := cr.FieldPos(0)
+		rows = append(rows, row{p, l, ln})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%w: manifest %s lists no images", ErrNoImages, name)
@@ -245,11 +312,26 @@ func ReadManifest(r io.Reader, dir, name string) (*Set, error) {
 	for i, c := range s.Classes {
 		index[c] = i
 	}
+	seen := map[string]row{}
 	for _, r := range rows {
 		p := filepath.FromSlash(r.path)
+		outside := filepath.IsAbs(p) || filepath.VolumeName(p) != ""
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
+		if rp, err := filepath.Rel(dir, p); err != nil || rp == ".." || strings.HasPrefix(rp, ".."+string(filepath.Separator)) {
+			outside = true
+		}
+		if outside && !opts.AllowOutside {
+			return nil, fmt.Errorf("%w: manifest %s line %d: %s is outside the manifest's folder; list paths below it, or allow this explicitly", ErrOutsideManifest, name, r.line, r.path)
+		}
+		if first, ok := seen[p]; ok {
+			if first.label != r.label {
+				return nil, fmt.Errorf("manifest %s line %d: %s is listed again, with label %q (line %d says %q); an image has one label", name, r.line, r.path, r.label, first.line, first.label)
+			}
+			return nil, fmt.Errorf("manifest %s line %d: %s is listed twice (first on line %d); each image once, or it weighs double", name, r.line, r.path, first.line)
+		}
+		seen[p] = r
 		s.Items = append(s.Items, Item{Path: p, Rel: rel(dir, p), Label: index[r.label]})
 	}
 	sort.SliceStable(s.Items, func(i, j int) bool { return s.Items[i].Path < s.Items[j].Path })
@@ -274,10 +356,11 @@ func FromPaths(paths ...string) (*Set, error) {
 			s.Items = append(s.Items, Item{Path: p, Rel: filepath.ToSlash(p), Label: Unlabelled})
 			continue
 		}
-		files, err := walkImages(p)
+		files, skipped, err := walkImages(p)
 		if err != nil {
 			return nil, err
 		}
+		s.Skipped = append(s.Skipped, skipped...)
 		for _, f := range files {
 			s.Items = append(s.Items, Item{Path: f, Rel: rel(p, f), Label: Unlabelled})
 		}

@@ -96,7 +96,7 @@ func TestFromRegex(t *testing.T) {
 func TestFromManifest(t *testing.T) {
 	dir := t.TempDir()
 	manifest := "path,label\nimgs/b.jpg,dog\n# a comment\nimgs/a.jpg, cat\n\n/abs/c.jpg,dog\n"
-	s, err := dataset.ReadManifest(strings.NewReader(manifest), dir, "m.csv")
+	s, err := dataset.ReadManifest(strings.NewReader(manifest), dir, "m.csv", dataset.ManifestOptions{AllowOutside: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +114,67 @@ func TestFromManifest(t *testing.T) {
 		{"a.jpg,cat\nb.jpg,\n", "line 2: b.jpg has no label"},
 		{"path,label\n", "lists no images"},
 		{"a.jpg,\"cat\n", "extraneous or missing"},
+		// Hostile manifests: the same image twice, paths that leave the
+		// manifest's folder.
+		{"a.jpg,cat\nb.jpg,dog\na.jpg,dog\n", `line 3: a.jpg is listed again, with label "dog" (line 1 says "cat")`},
+		{"a.jpg,cat\n./a.jpg,cat\n", "line 2: ./a.jpg is listed twice (first on line 1)"},
+		{"a.jpg,cat\n/etc/passwd,dog\n", "line 2: /etc/passwd is outside the manifest's folder"},
+		{"a.jpg,cat\n../../secret.jpg,dog\n", "line 2: ../../secret.jpg is outside the manifest's folder"},
+		{"a.jpg,cat\nimgs/../../x.jpg,dog\n", "line 2: imgs/../../x.jpg is outside"},
 	} {
-		_, err := dataset.ReadManifest(strings.NewReader(bad.csv), dir, "m.csv")
+		_, err := dataset.ReadManifest(strings.NewReader(bad.csv), dir, "m.csv", dataset.ManifestOptions{})
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: error %v, want %q", bad.csv, err, bad.want)
 		}
+	}
+}
+
+// TestManifestBOM: a byte-order mark (as Excel writes) does not turn the
+// header into a data row.
+func TestManifestBOM(t *testing.T) {
+	s, err := dataset.ReadManifest(strings.NewReader("\uFEFFpath,label\na.jpg,cat\nb.jpg,dog\n"), t.TempDir(), "m.csv", dataset.ManifestOptions{})
+	if err != nil || strings.Join(s.Classes, ",") != "cat,dog" || len(s.Items) != 2 {
+		t.Fatalf("%v, %v", s, err)
+	}
+	// Paths that stay inside through .. are fine.
+	if _, err := dataset.ReadManifest(strings.NewReader("imgs/../a.jpg,cat\n"), t.TempDir(), "m.csv", dataset.ManifestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClassFolderLinks: a class folder that is a symbolic link is
+// followed; a dangling one and a link to a folder deeper down are
+// reported, not silently dropped.
+func TestClassFolderLinks(t *testing.T) {
+	dir := t.TempDir()
+	elsewhere := t.TempDir()
+	touch(t, elsewhere, "c1.jpg", "c2.jpg", "nested/n.jpg")
+	touch(t, dir, "dogs/d1.jpg")
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "cats")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "birds"))
+	os.Symlink(filepath.Join(elsewhere, "nested"), filepath.Join(dir, "dogs", "more"))
+	s, err := dataset.FromFolders(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(s.Classes, ",") != "cats,dogs" || strings.Join(rels(s), ",") != "cats/c1.jpg,cats/c2.jpg,cats/nested/n.jpg,dogs/d1.jpg" {
+		t.Errorf("classes %v, items %v", s.Classes, rels(s))
+	}
+	skipped := strings.Join(s.Skipped, "\n")
+	if len(s.Skipped) != 2 || !strings.Contains(skipped, "birds: a symbolic link that leads nowhere") ||
+		!strings.Contains(skipped, "more: a symbolic link to a folder inside a class folder is not followed") {
+		t.Errorf("skipped:\n%s", skipped)
+	}
+}
+
+// TestDuplicateClassNames: two keys naming one class are refused.
+func TestDuplicateClassNames(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "f01.jpg", "m01.jpg")
+	if _, err := dataset.FromRegex(dir, "^(f|m)", "f=cat,m=cat"); err == nil || !strings.Contains(err.Error(), `class name "cat" is given twice`) {
+		t.Errorf("%v", err)
 	}
 }
 

@@ -232,6 +232,13 @@ func Decode(b []byte) (*Model, error) {
 	if len(f.Kernel.Shape) != 2 || f.Kernel.Shape[0] != f.EmbeddingDim || f.Kernel.Shape[1] != c || len(f.Bias.Shape) != 1 || f.Bias.Shape[0] != c {
 		return nil, fmt.Errorf("%w: kernel shape %v and bias shape %v do not fit %d-d embeddings and %d classes", ErrBadHeadFile, f.Kernel.Shape, f.Bias.Shape, f.EmbeddingDim, c)
 	}
+	seen := map[string]bool{}
+	for _, name := range f.Classes {
+		if name == "" || seen[name] {
+			return nil, fmt.Errorf("%w: class names %q are not distinct and non-empty", ErrBadHeadFile, f.Classes)
+		}
+		seen[name] = true
+	}
 	if got := checksum(f.Kernel, f.Bias, f.Classes); got != f.Checksum {
 		return nil, fmt.Errorf("%w: checksum mismatch: the weights or class names were changed after the file was saved", ErrBadHeadFile)
 	}

@@ -100,3 +100,29 @@ func FuzzDecodeShapes(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeRefusesBadClassNames: duplicate or empty class names make
+// predictions ambiguous; such a head is refused.
+func TestDecodeRefusesBadClassNames(t *testing.T) {
+	zeros := base64.StdEncoding.EncodeToString(make([]byte, 16))
+	for _, names := range [][]string{{"cat", "cat"}, {"cat", ""}} {
+		b := craftHead(1, []int64{1, 2}, []int64{2}, 2, zeros, zeros)
+		b = []byte(strings.Replace(strings.Replace(string(b), `"c0"`, fmt.Sprintf("%q", names[0]), 1), `"c1"`, fmt.Sprintf("%q", names[1]), 1))
+		// Recompute the checksum over the edited names.
+		var f map[string]any
+		json.Unmarshal(b, &f)
+		h := sha256.New()
+		h.Write([]byte(zeros))
+		h.Write([]byte{0})
+		h.Write([]byte(zeros))
+		for _, c := range names {
+			h.Write([]byte{0})
+			h.Write([]byte(c))
+		}
+		f["checksum"] = hex.EncodeToString(h.Sum(nil))
+		b, _ = json.Marshal(f)
+		if _, err := head.Decode(b); !errors.Is(err, head.ErrBadHeadFile) || !strings.Contains(err.Error(), "not distinct and non-empty") {
+			t.Errorf("%q: %v", names, err)
+		}
+	}
+}

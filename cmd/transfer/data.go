@@ -26,18 +26,43 @@ var (
 		Name: "classes", Category: catData,
 		Usage: "with --label-regex: class names and order, as key=name pairs (e.g. f=female,m=male)",
 	}
+	allowOutsideFlag = &cli.BoolFlag{
+		Name: "allow-outside", Category: catData,
+		Usage: "accept manifest paths that are absolute or lead out of the manifest's folder with ..",
+	}
 )
 
-func dataFlags() []cli.Flag { return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag} }
+func dataFlags() []cli.Flag {
+	return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag, allowOutsideFlag}
+}
 
 // loadSet reads the labelled set the data flags describe.
 func loadSet(c *cli.Context) (*dataset.Set, error) {
-	return readSet(c.String(dataFlag.Name), c.String(manifestFlag.Name), c.String(labelRegexFlag.Name), c.String(classesFlag.Name))
+	s, err := readSet(c, c.String(dataFlag.Name), c.String(manifestFlag.Name), c.String(labelRegexFlag.Name), c.String(classesFlag.Name))
+	if err == nil {
+		reportSkipped(c, s)
+	}
+	return s, err
+}
+
+// reportSkipped lists the files a set left out, and why (the first ten).
+func reportSkipped(c *cli.Context, s *dataset.Set) {
+	if c.Bool(quietFlag.Name) {
+		return
+	}
+	const shown = 10
+	for i, why := range s.Skipped {
+		if i == shown {
+			fmt.Fprintf(c.App.ErrWriter, "skipped %d more files\n", len(s.Skipped)-shown)
+			break
+		}
+		fmt.Fprintf(c.App.ErrWriter, "skipped %s\n", terminalSafe(why))
+	}
 }
 
 // readSet reads a labelled set from a folder (with a label rule) or a
 // manifest. A --data path ending in .csv is read as a manifest.
-func readSet(dir, manifest, regex, classes string) (*dataset.Set, error) {
+func readSet(c *cli.Context, dir, manifest, regex, classes string) (*dataset.Set, error) {
 	if manifest == "" && strings.HasSuffix(strings.ToLower(dir), ".csv") {
 		dir, manifest = "", dir
 	}
@@ -47,7 +72,7 @@ func readSet(dir, manifest, regex, classes string) (*dataset.Set, error) {
 	case manifest != "" && dir != "":
 		return nil, usageError{fmt.Errorf("give --data or --manifest, not both")}
 	case manifest != "":
-		s, err = dataset.FromManifest(manifest)
+		s, err = dataset.FromManifest(manifest, dataset.ManifestOptions{AllowOutside: c.Bool(allowOutsideFlag.Name)})
 	case dir == "":
 		return nil, usageError{fmt.Errorf("no images: pass --data DIR (or --manifest FILE.csv)")}
 	case regex != "":
@@ -69,12 +94,14 @@ func loadAnySet(c *cli.Context) (*dataset.Set, error) {
 	dir := c.String(dataFlag.Name)
 	if dir != "" && c.String(manifestFlag.Name) == "" && c.String(labelRegexFlag.Name) == "" && !strings.HasSuffix(strings.ToLower(dir), ".csv") {
 		if s, err := dataset.FromFolders(dir); err == nil {
+			reportSkipped(c, s)
 			return s, nil
 		}
 		s, err := dataset.FromPaths(dir)
 		if err != nil {
 			return nil, usageError{err}
 		}
+		reportSkipped(c, s)
 		return s, nil
 	}
 	return loadSet(c)

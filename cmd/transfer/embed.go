@@ -159,7 +159,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	progress.finish()
 	if x != nil {
 		for _, f := range x.Failures {
-			fmt.Fprintf(stderr, "skipped %v\n", f.Err)
+			fmt.Fprintf(stderr, "skipped %s\n", terminalSafe(f.Err.Error()))
 			var pe *dataset.PanicError
 			if errors.As(f.Err, &pe) && c.Bool(debugFlag.Name) {
 				fmt.Fprintf(stderr, "%s\n", pe.Stack)

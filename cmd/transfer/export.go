@@ -220,7 +220,7 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 			img, err := prepareFile(c.Context, set.Items[i].Path, meta.Resizer, decode)
 			if err != nil {
 				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
-				fmt.Fprintf(c.App.ErrWriter, "skipped %v\n", err)
+				fmt.Fprintf(c.App.ErrWriter, "skipped %s\n", terminalSafe(err.Error()))
 				continue
 			}
 			imgs = append(imgs, img)

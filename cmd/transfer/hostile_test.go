@@ -3,10 +3,12 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/hostile"
@@ -179,5 +181,78 @@ func TestCacheCommandsOnBadPaths(t *testing.T) {
 	r := mustRun(t, dir, "cache", "merge", "out.db", "good.db")
 	if !strings.Contains(r.stdout, "4 new embeddings") {
 		t.Errorf("merge: %s", r.stdout)
+	}
+}
+
+// TestHostileFileNames: a name that is not UTF-8 survives JSON losslessly,
+// and control characters in names never reach the terminal raw.
+func TestHostileFileNames(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	images := folderSet(t, dir, 3)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "1", "-o", "head.json", "-q")
+	good, _ := os.ReadFile(filepath.Join(images, "circles", "circles_0001.jpg"))
+	pred := filepath.Join(dir, "new")
+	os.Mkdir(pred, 0o755)
+	latin1 := "caf\xe9.jpg"
+	escape := "evil\x1b[2J\x07.jpg"
+	for _, n := range []string{latin1, escape, "plain.jpg"} {
+		if err := os.WriteFile(filepath.Join(pred, n), good, 0o644); err != nil {
+			t.Skipf("this file system refuses the name %q: %v", n, err)
+		}
+	}
+	os.WriteFile(filepath.Join(pred, "broken\x1b]0;owned\x07.jpg"), []byte("garbage"), 0o644)
+
+	r := mustRun(t, dir, "predict", "--model", "model.onnx", "--head", "head.json", "--format", "json", "new")
+	var preds []Prediction
+	if err := json.Unmarshal([]byte(r.stdout), &preds); err != nil || len(preds) != 4 {
+		t.Fatalf("%v:\n%s", err, r.stdout)
+	}
+	found := false
+	for _, p := range preds {
+		if filepath.Base(string(p.PathBytes)) == latin1 {
+			found = true
+		}
+		if (p.PathBytes != nil) != strings.ContainsRune(p.Path, utf8.RuneError) {
+			t.Errorf("%q: path_bytes %q", p.Path, p.PathBytes)
+		}
+	}
+	if !found {
+		t.Errorf("no path_bytes gives back %q:\n%s", latin1, r.stdout)
+	}
+	r = mustRun(t, dir, "predict", "--model", "model.onnx", "--head", "head.json", "new")
+	if strings.ContainsAny(r.stdout+r.stderr, "\x1b\x07") {
+		t.Errorf("control characters reached the terminal:\nstdout %q\nstderr %q", r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `evil\u001b[2J\u0007.jpg`) || !strings.Contains(r.stdout, `caf\xe9.jpg`) || !strings.Contains(r.stderr, `broken\u001b]0;owned\u0007.jpg`) {
+		t.Errorf("names not shown escaped:\nstdout %s\nstderr %s", r.stdout, r.stderr)
+	}
+}
+
+// TestManifestOutsideItsFolder: a manifest that points outside its folder
+// is refused unless --allow-outside.
+func TestManifestOutsideItsFolder(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	images := folderSet(t, dir, 2)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	sub := filepath.Join(dir, "lists")
+	os.Mkdir(sub, 0o755)
+	var rows []string
+	for _, class := range []string{"circles", "stripes"} {
+		for i := 1; i <= 2; i++ {
+			rows = append(rows, filepath.Join("..", "images", class, class+"_000"+string(rune('0'+i))+".jpg")+","+class)
+		}
+	}
+	os.WriteFile(filepath.Join(sub, "m.csv"), []byte("\ufeffpath,label\n"+strings.Join(rows, "\n")+"\n"), 0o644)
+	_ = images
+	r := transfer(t, dir, nil, "extract", "--model", "model.onnx", "--manifest", "lists/m.csv")
+	if r.code != 2 || !strings.Contains(r.stderr, "is outside the manifest's folder") {
+		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+	r = mustRun(t, dir, "extract", "--model", "model.onnx", "--manifest", "lists/m.csv", "--allow-outside")
+	if !strings.Contains(r.stderr, "4 images, 2 classes (circles 2, stripes 2)") {
+		t.Errorf("--allow-outside:\n%s", r.stderr)
 	}
 }

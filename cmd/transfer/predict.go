@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,9 +33,12 @@ func predictCommand() *cli.Command {
 
 // Prediction is one image's classes, most probable first.
 type Prediction struct {
-	Path  string      `json:"path"`
-	Top   []ClassProb `json:"top,omitempty"`
-	Error string      `json:"error,omitempty"`
+	Path string `json:"path"`
+	// PathBytes holds the path's bytes (base64) when it is not UTF-8,
+	// which JSON strings cannot carry: path then has U+FFFD in their place.
+	PathBytes []byte      `json:"path_bytes,omitempty"`
+	Top       []ClassProb `json:"top,omitempty"`
+	Error     string      `json:"error,omitempty"`
 }
 
 // ClassProb is a class and its probability.
@@ -101,6 +105,9 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 	var preds []Prediction
 	for i, it := range set.Items {
 		p := Prediction{Path: it.Path}
+		if !utf8.ValidString(it.Path) {
+			p.PathBytes = []byte(it.Path)
+		}
 		if probs[i] == nil {
 			p.Error = failed[i]
 			if p.Error == "" {
@@ -150,10 +157,10 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, p := range preds {
 		if p.Error != "" {
-			fmt.Fprintf(tw, "%s\terror: %s\n", p.Path, p.Error)
+			fmt.Fprintf(tw, "%s\terror: %s\n", terminalSafe(p.Path), terminalSafe(p.Error))
 			continue
 		}
-		fmt.Fprintf(tw, "%s", p.Path)
+		fmt.Fprintf(tw, "%s", terminalSafe(p.Path))
 		for _, t := range p.Top {
 			fmt.Fprintf(tw, "\t%s %.2f%%", t.Class, 100*t.Probability)
 		}

@@ -107,7 +107,7 @@ func train(c *cli.Context) error {
 	}
 	var valSet *dataset.Set
 	if p := c.String(valDataFlag.Name); p != "" {
-		if valSet, err = readSet(p, "", c.String(labelRegexFlag.Name), c.String(classesFlag.Name)); err != nil {
+		if valSet, err = readSet(c, p, "", c.String(labelRegexFlag.Name), c.String(classesFlag.Name)); err != nil {
 			return err
 		}
 		if err := alignClasses(valSet, set.Classes); err != nil {
