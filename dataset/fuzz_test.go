@@ -2,6 +2,8 @@ package dataset_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/internal/hostile"
+	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 
 // FuzzReadManifest feeds arbitrary CSV to the manifest reader: it must
@@ -70,30 +74,74 @@ func FuzzFromRegex(f *testing.F) {
 	})
 }
 
-// FuzzDecode feeds arbitrary bytes to the image decoder with a small pixel
-// limit: it must never panic nor return an image over the limit.
+// FuzzDecode feeds arbitrary bytes to the image decoders and resizers with
+// a small pixel limit: they must never panic (Prepare would report it as a
+// *PanicError) nor return an image over the limit or of the wrong size.
+// The seeds include every hostile image that once crashed transfer.
 func FuzzDecode(f *testing.F) {
+	addDecodeSeeds(f)
+	fuzzPrepare(f, dataset.GoDecoder)
+}
+
+// FuzzDecodeTurboJPEG is FuzzDecode through libjpeg-turbo, whose
+// decompressors are reused across images: a failure must not leak into the
+// next image.
+func FuzzDecodeTurboJPEG(f *testing.F) {
+	if !turbojpeg.Available() {
+		f.Skip("libturbojpeg is not installed")
+	}
+	addDecodeSeeds(f)
+	fuzzPrepare(f, dataset.TurboJPEG)
+}
+
+func addDecodeSeeds(f *testing.F) {
 	for _, format := range []string{"jpeg", "png", "gif", "bmp", "tiff"} {
 		f.Add(encode(f, format, quadrants(6, 4)))
 	}
 	if b, err := os.ReadFile(filepath.Join("testdata", "halves.webp")); err == nil {
 		f.Add(b)
 	}
+	jpg := encode(f, "jpeg", quadrants(16, 8))
 	f.Add(bombPNG(5000, 5000))
 	f.Add([]byte{})
+	f.Add(hostile.EmptyFrameGIF())
+	f.Add(hostile.BogusMarkerJPEG(jpg))
+	f.Add(withOrientation(jpg, 6))
+	f.Add(hostile.PNG16(40, 30))
+	f.Add(hostile.DeflateTIFF(20, 10))
+	f.Add(hostile.GrayPNG(1, 5000))
+	f.Add(hostile.GrayPNG(5000, 1))
+}
+
+func fuzzPrepare(f *testing.F, d dataset.Decoder) {
 	const limit = 1 << 16
+	good := encode(f, "jpeg", quadrants(16, 8))
+	resizers := []dataset.Resizer{
+		{Width: 4, Height: 4, Mode: dataset.ResizeCrop},
+		{Width: 5, Height: 3, Mode: dataset.ResizeStretch, Filter: dataset.Nearest},
+		{Width: 3, Height: 7, Mode: dataset.ResizeStretch},
+	}
+	opts := dataset.DecodeOptions{MaxPixels: limit, Decoder: d, Budget: dataset.NewMemoryBudget(64 << 20)}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, err := dataset.Decode(data, dataset.DecodeOptions{MaxPixels: limit})
-		if err != nil {
-			return
+		if img, err := dataset.Decode(data, opts); err == nil {
+			if b := img.Bounds(); b.Dx()*b.Dy() > limit || b.Empty() {
+				t.Fatalf("decoded %v past the %d-pixel limit", b, limit)
+			}
 		}
-		b := img.Bounds()
-		if b.Dx()*b.Dy() > limit || b.Empty() {
-			t.Fatalf("decoded %v past the %d-pixel limit", b, limit)
+		for _, r := range resizers {
+			img, err := dataset.Prepare(context.Background(), data, r, opts)
+			var pe *dataset.PanicError
+			if errors.As(err, &pe) {
+				t.Fatalf("%s: %v\n%s", r.Spec(), pe.Value, pe.Stack)
+			}
+			if err == nil && img.Bounds() != image.Rect(0, 0, r.Width, r.Height) {
+				t.Fatalf("%s: resized to %v", r.Spec(), img.Bounds())
+			}
 		}
-		out := dataset.Resizer{Width: 4, Height: 4, Mode: dataset.ResizeCrop}.Resize(img)
-		if out.Bounds() != image.Rect(0, 0, 4, 4) {
-			t.Fatalf("resized to %v", out.Bounds())
+		// Whatever this input did to the decoder, a good image after it
+		// still decodes.
+		if _, err := dataset.Prepare(context.Background(), good, resizers[0], opts); err != nil {
+			t.Fatalf("a good JPEG after this input: %v", err)
 		}
 	})
 }
