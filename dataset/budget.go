@@ -61,18 +61,21 @@ func (b *MemoryBudget) reserve(ctx context.Context, n int64, what string) (relea
 		return nil, err
 	}
 	return func() {
-		b.sem.Release(n)
+		// Collected before the next decode may start: during a
+		// collection that runs beside it, the memory just dropped is
+		// not yet free, and the next image would take as much again.
 		if n >= bigRelease {
 			runtime.GC()
 		}
+		b.sem.Release(n)
 	}, nil
 }
 
 // decodeCost estimates the peak memory of decoding an image of cfg and
 // bringing it to r: the decoder's own pixels (by colour model), TIFF's
-// whole decompressed strip data, the 8-bit RGBA copy that orientation or
-// resizing makes, and the resampler's filter weights, which grow with the
-// longer source side.
+// whole decompressed strip data (twice, for the buffer's growth), the 8-bit RGBA copy that orientation or
+// resizing makes, and the resampler's filter weights (built, then laid
+// out flat: 16 bytes per sample of the longer source side).
 func decodeCost(cfg image.Config, format string, data []byte, opts DecodeOptions) (cost int64, what string) {
 	w, h := int64(cfg.Width), int64(cfg.Height)
 	px := w * h
@@ -90,18 +93,20 @@ func decodeCost(cfg image.Config, format string, data []byte, opts DecodeOptions
 		}
 		sw, sh := turbojpeg.ScaledSize(cfg.Width, cfg.Height, minW, minH)
 		spx := int64(sw) * int64(sh)
-		return 4*spx + 4*spx + 8*max(int64(sw), int64(sh)), what
+		return 4*spx + 4*spx + 16*max(int64(sw), int64(sh)), what
 	}
 	cost = bpp*px + 4*px
 	switch format {
 	case "tiff":
-		cost += bpp * px // the decompressed strips, held whole
+		// The decompressed strips are held whole, read with io.ReadAll,
+		// whose doubling leaves up to as much again behind.
+		cost += 2 * bpp * px
 	case "jpeg":
 		if jpegOrientation(data) > 1 {
 			cost += 4 * px // the turned copy
 		}
 	}
-	return cost + 8*max(w, h), what
+	return cost + 16*max(w, h), what
 }
 
 // bytesPerPixel is what a decoder allocates per pixel for images of m.

@@ -15,3 +15,20 @@ for n in 2000 20000; do
 	echo "extract over $n images:"
 	bin/synth rss -- bin/transfer extract --model "$tmp/model.onnx" --data "$tmp/images-$n" --cache "$tmp/cache-$n.db" --quiet
 done
+
+# Decompression bombs: each file is small on disk and huge once decoded.
+# Four of them with four workers must stay within the decode budget
+# (1 GiB by default) plus the pipeline; the larger ones are refused.
+bombs=$tmp/bombs
+if [ ! -d "$bombs" ]; then
+	bin/synth hostile -kind png16 -w 9000 -h 9000 -n 4 -o "$bombs/png16-9000"
+	bin/synth hostile -kind tiff -w 6000 -h 6000 -n 4 -o "$bombs/tiff-6000"
+	bin/synth hostile -kind png16 -w 10000 -h 10000 -n 4 -o "$bombs/png16-10000"
+	bin/synth hostile -kind tiff -w 10000 -h 10000 -n 4 -o "$bombs/tiff-10000"
+	bin/synth hostile -kind tall -w 1 -h 9999999 -n 4 -o "$bombs/tall"
+fi
+for d in png16-9000 tiff-6000 png16-10000 tiff-10000 tall; do
+	rm -f "$tmp/cache-bombs.db"*
+	echo "extract over 4 of $d, --workers 4:"
+	bin/synth rss -- bin/transfer extract --model "$tmp/model.onnx" --data "$bombs/$d" --cache "$tmp/cache-bombs.db" --workers 4 --quiet || true
+done

@@ -47,6 +47,10 @@ var (
 		Name: "rehash", Category: catCache,
 		Usage: "hash every image file again instead of trusting the cache's record of its size, modification time, inode and change time",
 	}
+	decodeMemoryFlag = &cli.IntFlag{
+		Name: "decode-memory", Category: catData, Value: dataset.DefaultDecodeMemory >> 20,
+		Usage: "MB that the images being decoded at once may take together; larger images wait their turn, and one that needs more alone is refused",
+	}
 	allowFailuresFlag = &cli.BoolFlag{
 		Name: "allow-failures", Category: catData,
 		Usage: "go on when more than half of the images cannot be used, with the ones that can",
@@ -54,7 +58,7 @@ var (
 )
 
 func embedFlags() []cli.Flag {
-	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, workersFlag, strictFlag, maxFileSizeFlag, quietFlag, debugFlag}
+	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, workersFlag, strictFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag, debugFlag}
 }
 
 // checkRuntimeFlags refuses counts that cannot be meant.
@@ -62,7 +66,7 @@ func checkRuntimeFlags(c *cli.Context) error {
 	for _, f := range []struct {
 		name string
 		min  int
-	}{{batchFlag.Name, 1}, {workersFlag.Name, 0}, {threadsFlag.Name, 0}, {maxFileSizeFlag.Name, 1}} {
+	}{{batchFlag.Name, 1}, {workersFlag.Name, 0}, {threadsFlag.Name, 0}, {maxFileSizeFlag.Name, 1}, {decodeMemoryFlag.Name, 1}} {
 		if c.IsSet(f.name) && c.Int(f.name) < f.min {
 			return usageError{fmt.Errorf("--%s %d: must be at least %d", f.name, c.Int(f.name), max(f.min, 1))}
 		}
@@ -152,7 +156,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	progress := newProgress(stderr, len(set.Items), c.Bool(quietFlag.Name))
 	x, err := dataset.Extract(ctx, set, s.b, s.cache, dataset.ExtractOptions{
 		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
-		Decode:     dataset.DecodeOptions{Decoder: s.decoder, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20},
+		Decode:     decodeOptions(c, s.decoder),
 		KeepLogits: keepLogits, Collect: collect, Abort: abortContext(ctx), Progress: progress.update,
 		Model: s.model.Path, Rehash: c.Bool(rehashFlag.Name), ContinueWithoutSaving: !s.mustSave,
 	})
@@ -244,5 +248,13 @@ func (p *progress) update(pr dataset.Progress) {
 func (p *progress) finish() {
 	if p.bar != nil {
 		p.bar.Finish()
+	}
+}
+
+// decodeOptions are the limits the flags set for reading images.
+func decodeOptions(c *cli.Context, d dataset.Decoder) dataset.DecodeOptions {
+	return dataset.DecodeOptions{
+		Decoder: d, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20,
+		Budget: dataset.NewMemoryBudget(int64(c.Int(decodeMemoryFlag.Name)) << 20),
 	}
 }

@@ -198,7 +198,7 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 	if err != nil {
 		return usageError{err}
 	}
-	decode := dataset.DecodeOptions{Decoder: meta.Decoder, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20, Budget: dataset.NewMemoryBudget(0)}
+	decode := decodeOptions(c, meta.Decoder)
 	if meta.Decoder == dataset.TurboJPEG {
 		if _, err := dataset.ParseDecoder("turbojpeg"); err != nil {
 			decode.Decoder = dataset.GoDecoder

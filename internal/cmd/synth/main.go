@@ -4,6 +4,7 @@
 //
 //	synth images -n 2000 -min 160 -max 1024 -o DIR   labelled JPEGs, one folder per class
 //	synth model -flavour tf2onnx -o FILE.onnx        a 224x224 MobileNetV2
+//	synth hostile -kind png16 -w 9000 -h 9000 -n 4 -o DIR   decompression bombs (png16, tiff, tall)
 //	synth rss -- COMMAND ARGS...                     run COMMAND, print its peak RSS in MB
 package main
 
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/transfer-go/transfer/internal/hostile"
 	"github.com/transfer-go/transfer/internal/mobilenet"
 	"github.com/transfer-go/transfer/internal/synthetic"
 )
@@ -31,6 +33,8 @@ func main() {
 		err = images(os.Args[2:])
 	case "model":
 		err = model(os.Args[2:])
+	case "hostile":
+		err = hostileFiles(os.Args[2:])
 	case "rss":
 		err = rss(os.Args[2:])
 	default:
@@ -87,6 +91,42 @@ func model(args []string) error {
 		return fmt.Errorf("model: need -o and a known -flavour")
 	}
 	return mobilenet.New(mobilenet.Config{Flavour: fl, Seed: 1}).WriteFile(*out)
+}
+
+func hostileFiles(args []string) error {
+	fs := flag.NewFlagSet("hostile", flag.ExitOnError)
+	kind := fs.String("kind", "png16", "png16 (16-bit RGBA PNG), tiff (16-bit RGB deflate TIFF) or tall (8-bit gray PNG)")
+	w := fs.Int("w", 9000, "width in pixels")
+	h := fs.Int("h", 9000, "height in pixels")
+	n := fs.Int("n", 1, "copies")
+	out := fs.String("o", "", "output folder")
+	fs.Parse(args)
+	if *out == "" {
+		return fmt.Errorf("hostile: -o is required")
+	}
+	var data []byte
+	ext := ".png"
+	switch *kind {
+	case "png16":
+		data = hostile.PNG16(*w, *h)
+	case "tiff":
+		data, ext = hostile.DeflateTIFF(*w, *h), ".tif"
+	case "tall":
+		data = hostile.GrayPNG(*w, *h)
+	default:
+		return fmt.Errorf("hostile: unknown -kind %q", *kind)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	for i := 0; i < *n; i++ {
+		name := fmt.Sprintf("%s/%s-%dx%d-%d%s", *out, *kind, *w, *h, i, ext)
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%d files of %d bytes\n", *n, len(data))
+	return nil
 }
 
 func rss(args []string) error {
