@@ -256,3 +256,34 @@ func TestManifestOutsideItsFolder(t *testing.T) {
 		t.Errorf("--allow-outside:\n%s", r.stderr)
 	}
 }
+
+// TestCorruptJPEGBeforeTheCats: the tutorial's 40 photos with a JPEG that
+// libjpeg rejects sorted before them: all 40 are embedded and trained on.
+func TestCorruptJPEGBeforeTheCats(t *testing.T) {
+	ortest.Require(t)
+	shared := ortest.SharedDir(t)
+	dir := t.TempDir()
+	smallModel(t, dir, mobilenet.Keras2ONNX)
+	cats := filepath.Join(dir, "cats")
+	os.Mkdir(cats, 0o755)
+	entries, err := os.ReadDir(filepath.Join(shared, "data", "cats"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(shared, "data", "cats", e.Name()))
+		os.WriteFile(filepath.Join(cats, e.Name()), b, 0o644)
+	}
+	f01, _ := os.ReadFile(filepath.Join(cats, "f01.jpg"))
+	os.WriteFile(filepath.Join(cats, "f00-corrupt.jpg"), hostile.BogusMarkerJPEG(f01), 0o644)
+	decoder := "go"
+	if turbojpeg.Available() {
+		decoder = "turbojpeg"
+	}
+	r := mustRun(t, dir, "train", "--model", "model.onnx", "--data", "cats", "--label-regex", "^(f|m)", "--classes", "f=female,m=male",
+		"--decoder", decoder, "--workers", "1", "--epochs", "1")
+	if !strings.Contains(r.stderr, "40 embedded, 0 from cache, 1 failed") || !strings.Contains(r.stderr, "training on 40 images") ||
+		!strings.Contains(r.stderr, "f00-corrupt.jpg: corrupt or truncated image") {
+		t.Fatalf("train:\n%s", r.stderr)
+	}
+}
