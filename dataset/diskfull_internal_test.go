@@ -35,27 +35,7 @@ func (g growingEmbedder) Run(ctx context.Context, batch []float32) (*backbone.Re
 // fails writes as a full disk does): extraction must stop with an error
 // that says so, and every batch committed before stays intact.
 func TestDiskFull(t *testing.T) {
-	dir := t.TempDir()
-	var items []Item
-	for i := 0; i < 60; i++ {
-		p := filepath.Join(dir, string(rune('a'+i%26))+string(rune('a'+i/26))+".png")
-		img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
-		img.Pix[0] = uint8(i)
-		writePNG(t, p, img)
-		items = append(items, Item{Path: p, Rel: filepath.Base(p), Label: Unlabelled})
-	}
-	set := &Set{Root: dir, Items: items}
-	c, err := OpenCache(filepath.Join(dir, "cache.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.db.SetMaxOpenConns(1) // the page budget is per connection
-	var pages int
-	c.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
-	if _, err := c.db.Exec(`PRAGMA max_page_count = ` + itoa(pages+12)); err != nil {
-		t.Fatal(err)
-	}
+	set, c := nearlyFullCache(t, 60)
 	emb := growingEmbedder{info: backbone.Info{Layout: backbone.NHWC, Height: 4, Width: 4, Preprocess: backbone.Raw, Dim: 4000, Fingerprint: "fp"}}
 	x, err := Extract(context.Background(), set, emb, c, ExtractOptions{Batch: 4, Workers: 1, Resizer: Resizer{Width: 4, Height: 4}})
 	if err == nil || !strings.Contains(err.Error(), "the disk is full") {
@@ -77,25 +57,7 @@ func TestDiskFull(t *testing.T) {
 // saving, not the run: every image is embedded and returned, and the
 // result says how many embeddings were not saved and why.
 func TestDiskFullContinues(t *testing.T) {
-	dir := t.TempDir()
-	var items []Item
-	for i := 0; i < 40; i++ {
-		p := filepath.Join(dir, "img"+itoa(i)+".png")
-		img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
-		img.Pix[0] = uint8(i)
-		writePNG(t, p, img)
-		items = append(items, Item{Path: p, Rel: filepath.Base(p), Label: Unlabelled})
-	}
-	set := &Set{Root: dir, Items: items}
-	c, err := OpenCache(filepath.Join(dir, "cache.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.db.SetMaxOpenConns(1)
-	var pages int
-	c.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
-	c.db.Exec(`PRAGMA max_page_count = ` + itoa(pages+12))
+	set, c := nearlyFullCache(t, 40)
 	emb := growingEmbedder{info: backbone.Info{Layout: backbone.NHWC, Height: 4, Width: 4, Preprocess: backbone.Raw, Dim: 4000, Fingerprint: "fp"}}
 	x, err := Extract(context.Background(), set, emb, c, ExtractOptions{Batch: 4, Workers: 1, Resizer: Resizer{Width: 4, Height: 4}, Collect: true, ContinueWithoutSaving: true})
 	if err != nil {
@@ -111,6 +73,33 @@ func TestDiskFullContinues(t *testing.T) {
 			t.Fatalf("item %d: vector %d values", i, len(v))
 		}
 	}
+}
+
+// nearlyFullCache writes n small PNGs and opens a cache whose page budget
+// (SQLite's max_page_count, which fails writes as a full disk does) takes
+// only a few of their 16 KB vectors.
+func nearlyFullCache(t *testing.T, n int) (*Set, *Cache) {
+	dir := t.TempDir()
+	var items []Item
+	for i := 0; i < n; i++ {
+		p := filepath.Join(dir, "img"+itoa(i)+".png")
+		img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+		img.Pix[0] = uint8(i)
+		writePNG(t, p, img)
+		items = append(items, Item{Path: p, Rel: filepath.Base(p), Label: Unlabelled})
+	}
+	c, err := OpenCache(filepath.Join(dir, "cache.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.db.SetMaxOpenConns(1) // the page budget is per connection
+	var pages int
+	c.db.QueryRow(`PRAGMA page_count`).Scan(&pages)
+	if _, err := c.db.Exec(`PRAGMA max_page_count = ` + itoa(pages+12)); err != nil {
+		t.Fatal(err)
+	}
+	return &Set{Root: dir, Items: items}, c
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

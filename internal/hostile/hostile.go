@@ -51,38 +51,30 @@ var jfif = []byte{0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 
 // PNG16 is a w x h 16-bit RGBA PNG of transparent black: a few hundred KB
 // on disk for 100 megapixels, 8 bytes per pixel once decoded.
 func PNG16(w, h int) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 16, 6 // 16-bit RGBA
-	chunk(&b, "IHDR", ihdr)
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	zeros(zw, h, 1+8*w) // filter byte and 8 bytes per pixel, per row
-	zw.Close()
-	chunk(&b, "IDAT", z.Bytes())
-	chunk(&b, "IEND", nil)
-	return b.Bytes()
+	return pngOf(w, h, 16, 6, make([]byte, 1+8*w)) // filter byte, 8 bytes per pixel
 }
 
 // GrayPNG is a w x h 8-bit grayscale PNG of mid-gray: with w=1 and a large
 // h, the tall, thin image whose resize once took gigabytes.
 func GrayPNG(w, h int) []byte {
+	row := make([]byte, 1+w)
+	for i := 1; i < len(row); i++ {
+		row[i] = 128
+	}
+	return pngOf(w, h, 8, 0, row)
+}
+
+// pngOf writes a PNG of h copies of row (filter byte included).
+func pngOf(w, h int, depth, colorType byte, row []byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 0 // 8-bit gray
+	ihdr[8], ihdr[9] = depth, colorType
 	chunk(&b, "IHDR", ihdr)
 	var z bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	row := make([]byte, 1+w)
-	for i := 1; i < len(row); i++ {
-		row[i] = 128
-	}
 	for y := 0; y < h; y++ {
 		zw.Write(row)
 	}
