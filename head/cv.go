@@ -7,10 +7,6 @@ import (
 	"gonum.org/v1/gonum/stat"
 )
 
-// OverfitGap is the gap between training and validation accuracy from which
-// reports call a model overfitted: 10 percentage points.
-const OverfitGap = 0.10
-
 // Fold is one cross-validation fold's outcome.
 type Fold struct {
 	TrainAccuracy float64 `json:"train_accuracy"`
@@ -18,6 +14,8 @@ type Fold struct {
 	ValLoss       float64 `json:"val_loss"`
 	TrainRows     int     `json:"train_rows"`
 	ValRows       int     `json:"val_rows"`
+	// History is the fold's per-epoch record, validation included.
+	History History `json:"history"`
 }
 
 // CVResult summarises a cross-validation.
@@ -32,10 +30,56 @@ type CVResult struct {
 	Confusion [][]int `json:"confusion"`
 }
 
-// Overfitting reports whether mean training accuracy exceeds mean
-// validation accuracy by OverfitGap or more.
-func (r CVResult) Overfitting() bool {
-	return r.MeanTrainAccuracy-r.MeanValAccuracy >= OverfitGap
+// PooledValAccuracy is the accuracy of every held-out prediction together:
+// each row predicted once, by the head that did not train on it.
+func (r CVResult) PooledValAccuracy() (float64, int) {
+	var right, all int
+	for t, row := range r.Confusion {
+		for p, n := range row {
+			all += n
+			if p == t {
+				right += n
+			}
+		}
+	}
+	if all == 0 {
+		return 0, 0
+	}
+	return float64(right) / float64(all), all
+}
+
+// MeanHistory averages the folds' curves epoch by epoch.
+func (r CVResult) MeanHistory() History {
+	var h History
+	if len(r.Folds) == 0 {
+		return h
+	}
+	n := len(r.Folds[0].History.Epochs)
+	for _, f := range r.Folds {
+		n = min(n, len(f.History.Epochs))
+	}
+	for i := 0; i < n; i++ {
+		e := Epoch{Epoch: i + 1, HasVal: true}
+		for _, f := range r.Folds {
+			fe := f.History.Epochs[i]
+			e.Loss += fe.Loss / float64(len(r.Folds))
+			e.Accuracy += fe.Accuracy / float64(len(r.Folds))
+			e.ValLoss += fe.ValLoss / float64(len(r.Folds))
+			e.ValAccuracy += fe.ValAccuracy / float64(len(r.Folds))
+			e.HasVal = e.HasVal && fe.HasVal
+		}
+		h.Epochs = append(h.Epochs, e)
+	}
+	return h
+}
+
+// Judge reads the cross-validation as Judge reads one run: the mean
+// training accuracy against the pooled validation accuracy of all rows, on
+// the folds' mean curves.
+func (r CVResult) Judge(used Used) Verdict {
+	used.CV = true
+	acc, n := r.PooledValAccuracy()
+	return Judge(Evidence{History: r.MeanHistory(), TrainAccuracy: r.MeanTrainAccuracy, ValAccuracy: acc, ValImages: n, Used: used})
 }
 
 // CrossValidate trains a fresh head on each of k stratified folds' training
@@ -58,12 +102,12 @@ func CrossValidate(ctx context.Context, data Data, k int, opts Options) (CVResul
 		// Early stopping would choose epochs on the held-out fold and so
 		// leak it into the estimate; folds train for the full Epochs.
 		o.OnEpoch, o.Patience = nil, 0
-		layer, _, err := Train(ctx, train, &val, o)
+		layer, hist, err := Train(ctx, train, &val, o)
 		if err != nil {
 			return res, fmt.Errorf("fold %d: %w", f+1, err)
 		}
 		tm, vm := Evaluate(layer, train), Evaluate(layer, val)
-		res.Folds = append(res.Folds, Fold{TrainAccuracy: tm.Accuracy, ValAccuracy: vm.Accuracy, ValLoss: vm.Loss, TrainRows: train.Len(), ValRows: val.Len()})
+		res.Folds = append(res.Folds, Fold{TrainAccuracy: tm.Accuracy, ValAccuracy: vm.Accuracy, ValLoss: vm.Loss, TrainRows: train.Len(), ValRows: val.Len(), History: hist})
 		trainAcc = append(trainAcc, tm.Accuracy)
 		valAcc = append(valAcc, vm.Accuracy)
 		for t := range vm.Confusion {

@@ -125,6 +125,46 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	}
 }
 
+// TestEarlyStoppingRestoresBestAtTheEnd: when the last epoch comes before
+// patience runs out, the best epoch's weights are still the ones returned
+// (Keras 3), and that best epoch is neither the last nor a stopping one.
+func TestEarlyStoppingRestoresBestAtTheEnd(t *testing.T) {
+	train := blobs(4, 2, 10, 200, 6)
+	val := blobs(5, 2, 20, 200, 6)
+	opts := head.DefaultOptions()
+	opts.LearningRate = 0.0005
+	// Find where val_loss is lowest without early stopping, then end
+	// training a few epochs after it with a patience that cannot run out.
+	opts.Epochs = 200
+	_, free, err := head.Train(context.Background(), train, &val, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bestEpoch := 1
+	for i, e := range free.Epochs {
+		if e.ValLoss < free.Epochs[bestEpoch-1].ValLoss {
+			bestEpoch = i + 1
+		}
+	}
+	opts.Epochs, opts.Patience = min(bestEpoch+4, 200), 50
+	layer, hist, err := head.Train(context.Background(), train, &val, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist.StoppedEarly || len(hist.Epochs) != opts.Epochs || hist.BestEpoch == len(hist.Epochs) || hist.BestEpoch < 2 {
+		t.Fatalf("stopped early %v after %d epochs, best %d; want all %d epochs with an earlier best", hist.StoppedEarly, len(hist.Epochs), hist.BestEpoch, opts.Epochs)
+	}
+	best := hist.Epochs[hist.BestEpoch-1].ValLoss
+	last := hist.Last().ValLoss
+	if got := head.Evaluate(layer, val).Loss; math.Abs(got-best) > 1e-12 || math.Abs(got-last) < 1e-9 {
+		t.Errorf("returned weights give val_loss %v; the best epoch %d had %v, the last %v", got, hist.BestEpoch, best, last)
+	}
+	opts.Patience = -1
+	if _, _, err := head.Train(context.Background(), train, &val, opts); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Errorf("negative patience: %v", err)
+	}
+}
+
 func TestTrainCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -278,8 +318,12 @@ func TestCrossValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Folds) != 5 || res.MeanValAccuracy != 1 || res.SDValAccuracy != 0 || res.Overfitting() {
-		t.Errorf("folds %d mean %v sd %v overfitting %v", len(res.Folds), res.MeanValAccuracy, res.SDValAccuracy, res.Overfitting())
+	v := res.Judge(head.Used{})
+	if len(res.Folds) != 5 || res.MeanValAccuracy != 1 || res.SDValAccuracy != 0 || v.Diagnosis != head.Fits {
+		t.Errorf("folds %d mean %v sd %v verdict %+v", len(res.Folds), res.MeanValAccuracy, res.SDValAccuracy, v)
+	}
+	if acc, n := res.PooledValAccuracy(); acc != 1 || n != 40 || len(res.MeanHistory().Epochs) != 100 {
+		t.Errorf("pooled %v over %d, mean history of %d epochs", acc, n, len(res.MeanHistory().Epochs))
 	}
 	total := 0
 	for _, row := range res.Confusion {
@@ -297,8 +341,8 @@ func TestCrossValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Overfitting() || res.MeanTrainAccuracy != 1 {
-		t.Errorf("noise: train %v val %v, want train 1 and an overfitting verdict", res.MeanTrainAccuracy, res.MeanValAccuracy)
+	if v := res.Judge(head.Used{}); v.Diagnosis != head.Overfitting || res.MeanTrainAccuracy != 1 {
+		t.Errorf("noise: train %v val %v, verdict %+v; want train 1 and an overfitting verdict", res.MeanTrainAccuracy, res.MeanValAccuracy, v)
 	}
 }
 

@@ -29,8 +29,9 @@ type Options struct {
 	// BalancedClassWeights of the training data.
 	Balanced bool
 	// Patience enables early stopping on val_loss: training stops after
-	// Patience epochs without improvement and the best epoch's weights are
-	// restored, as Keras' EarlyStopping(patience=Patience,
+	// Patience epochs without improvement, and the best epoch's weights
+	// are returned whether training stopped early or ran all its epochs,
+	// as Keras 3's EarlyStopping(patience=Patience,
 	// restore_best_weights=True). 0 disables it; it needs validation data.
 	Patience int
 	// Seed drives the initial weights and the shuffles.
@@ -68,8 +69,9 @@ func (e Epoch) String() string {
 // History is the record of a training run.
 type History struct {
 	Epochs []Epoch `json:"epochs"`
-	// StoppedEarly is set when early stopping ended the run; BestEpoch is
-	// then the epoch whose weights were restored.
+	// StoppedEarly is set when early stopping ended the run. With early
+	// stopping BestEpoch is the epoch whose weights were restored (the
+	// lowest val_loss), whether it stopped early or not.
 	StoppedEarly bool `json:"stopped_early,omitempty"`
 	BestEpoch    int  `json:"best_epoch,omitempty"`
 }
@@ -142,6 +144,11 @@ func Train(ctx context.Context, train Data, val *Data, opts Options) (*Dense, Hi
 			}
 		}
 	}
+	// Keras 3 restores the best weights at the end of training too, not
+	// only when patience runs out.
+	if best != nil {
+		return best, hist, nil
+	}
 	return layer, hist, nil
 }
 
@@ -166,6 +173,8 @@ func checkOptions(train Data, val *Data, opts Options) error {
 		return errors.New("head: learning rate must be positive")
 	case opts.L2 < 0:
 		return errors.New("head: l2 must not be negative")
+	case opts.Patience < 0:
+		return errors.New("head: early-stopping patience must not be negative")
 	case opts.Patience > 0 && val == nil:
 		return errors.New("head: early stopping watches val_loss and needs validation data")
 	case opts.ClassWeights != nil && len(opts.ClassWeights) != train.Classes:

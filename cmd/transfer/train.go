@@ -77,6 +77,7 @@ type trainResult struct {
 	TrainAccuracy float64        `json:"train_accuracy"`
 	ValAccuracy   *float64       `json:"val_accuracy,omitempty"`
 	Overfitting   bool           `json:"overfitting"`
+	Verdict       *head.Verdict  `json:"verdict,omitempty"`
 	CV            *head.CVResult `json:"cross_validation,omitempty"`
 	Head          string         `json:"head,omitempty"`
 }
@@ -144,8 +145,10 @@ func train(c *cli.Context) error {
 			return usageError{err}
 		}
 		res.CV = &cv
+		v := cv.Judge(used(opts))
+		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
 		if !c.Bool(jsonFlag.Name) {
-			writeCV(stdout, cv)
+			writeCV(stdout, cv, v)
 		}
 		trainData = all
 	case c.IsSet(valSplitFlag.Name), c.IsSet(valLastFlag.Name):
@@ -200,19 +203,23 @@ func train(c *cli.Context) error {
 	if valData != nil {
 		va := head.Evaluate(layer, *valData).Accuracy
 		res.ValAccuracy = &va
-		res.Overfitting = res.TrainAccuracy-va >= head.OverfitGap
+		v := head.Judge(head.Evidence{History: hist, TrainAccuracy: res.TrainAccuracy, ValAccuracy: va, ValImages: valData.Len(), Used: used(opts)})
+		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
 	}
 	if !c.Bool(jsonFlag.Name) {
-		if hist.StoppedEarly {
+		switch {
+		case hist.StoppedEarly:
 			fmt.Fprintf(stdout, "early stopping after epoch %d; restored the weights of epoch %d\n", len(hist.Epochs), hist.BestEpoch)
+		case opts.Patience > 0 && hist.BestEpoch != len(hist.Epochs):
+			fmt.Fprintf(stdout, "restored the weights of epoch %d, the lowest val_loss\n", hist.BestEpoch)
 		}
 		fmt.Fprintf(stdout, "trained in %s: training accuracy %.4f", time.Since(start).Round(time.Millisecond), res.TrainAccuracy)
 		if res.ValAccuracy != nil {
 			fmt.Fprintf(stdout, ", validation accuracy %.4f", *res.ValAccuracy)
 		}
 		fmt.Fprintln(stdout)
-		if res.Overfitting {
-			fmt.Fprintln(stdout, overfitVerdict(res.TrainAccuracy, *res.ValAccuracy))
+		if res.Verdict != nil && !c.IsSet(cvFlag.Name) {
+			fmt.Fprintln(stdout, res.Verdict.Message)
 		}
 	}
 	if p := c.String(outputFlag.Name); p != "" {
@@ -234,22 +241,19 @@ func train(c *cli.Context) error {
 	return printJSONIf(c, res)
 }
 
-// overfitVerdict says in words what the tutorial teaches.
-func overfitVerdict(train, val float64) string {
-	return fmt.Sprintf("overfitting: training accuracy %.0f%% is %.0f points above validation accuracy %.0f%%; "+
-		"the head memorises its few training images. Use more data, --l2, --early-stopping, and --cv for an honest estimate.",
-		100*train, 100*(train-val), 100*val)
+// used lists what a run already does against overfitting, for the
+// verdict's advice.
+func used(o head.Options) head.Used {
+	return head.Used{L2: o.L2 > 0, EarlyStopping: o.Patience > 0, Epochs: o.Epochs, LearningRate: o.LearningRate}
 }
 
-func writeCV(w io.Writer, cv head.CVResult) {
+func writeCV(w io.Writer, cv head.CVResult, v head.Verdict) {
 	fmt.Fprintf(w, "%d-fold stratified cross-validation:\n", len(cv.Folds))
 	for i, f := range cv.Folds {
 		fmt.Fprintf(w, "  fold %d: train %d images, accuracy %.4f; validation %d images, accuracy %.4f\n", i+1, f.TrainRows, f.TrainAccuracy, f.ValRows, f.ValAccuracy)
 	}
 	fmt.Fprintf(w, "validation accuracy %.4f ± %.4f (mean ± sd over folds); training accuracy %.4f\n", cv.MeanValAccuracy, cv.SDValAccuracy, cv.MeanTrainAccuracy)
-	if cv.Overfitting() {
-		fmt.Fprintln(w, overfitVerdict(cv.MeanTrainAccuracy, cv.MeanValAccuracy))
-	}
+	fmt.Fprintln(w, v.Message)
 }
 
 func printJSONIf(c *cli.Context, v any) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/ortest"
 	"github.com/transfer-go/transfer/internal/tutorial"
 )
@@ -24,6 +25,7 @@ func TestTutorialOnSharedCats(t *testing.T) {
 	cats, model := filepath.Join(shared, "data", "cats"), filepath.Join(shared, "models", "mobilenetv2-keras-nsfwjs.onnx")
 	seeds := []string{"1", "2", "3", "4", "5"}
 	var fullTrain, splitVal float64
+	notOverfit := 0
 	for i, seed := range seeds {
 		args := []string{"tutorial", "--model", model, "--data", cats, "--label-regex", "^(f|m)", "--classes", "f=female,m=male", "--seed", seed, "--json", "-q"}
 		if i == 0 {
@@ -58,6 +60,19 @@ func TestTutorialOnSharedCats(t *testing.T) {
 		}
 		fullTrain += res.Full.TrainAccuracy / float64(len(seeds))
 		splitVal += res.Split.ValAccuracy / float64(len(seeds))
+		if res.Split.Verdict.Diagnosis != head.Overfitting {
+			notOverfit++
+			t.Logf("seed %s: step 3 verdict: %s", seed, res.Split.Verdict.Message)
+			if seed == "1" {
+				t.Errorf("the tutorial's own run (seed 1) is not called overfitting: %s", res.Split.Verdict.Message)
+			}
+		}
+	}
+	// The tutorial's lesson: its split overfits, and the verdict says so
+	// wherever the 10 validation images can show it (not on every seed:
+	// 90% against 80% is within their noise).
+	if notOverfit > 2 {
+		t.Errorf("%d of %d seeds did not call the tutorial's split overfitting", notOverfit, len(seeds))
 	}
 	t.Logf("mean over %d seeds: step 2 training accuracy %.3f, step 3 validation accuracy %.3f", len(seeds), fullTrain, splitVal)
 	if !(fullTrain > splitVal) {

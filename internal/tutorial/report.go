@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/report"
 )
 
@@ -70,9 +69,9 @@ func writeReport(dir string, res *Result, cfg Config) (string, error) {
 	s := res.Split
 	w("## Step 3: training on a split\n\n| | images | accuracy |\n|---|---|---|\n| training | %d | %.4f |\n| validation | %d | %.4f |\n\n", s.TrainImages, s.TrainAccuracy, s.ValImages, s.ValAccuracy)
 	if s.Overfitting {
-		w("**Overfitting**: training accuracy is %.0f points above validation accuracy. The head memorises its few training images; the tutorial's lesson.\n\n", 100*(s.TrainAccuracy-s.ValAccuracy))
+		w("**Overfitting**, the tutorial's lesson: %s\n\n", strings.TrimPrefix(s.Verdict.Message, "overfitting: "))
 	} else {
-		w("The gap between training and validation accuracy is under %.0f points.\n\n", 100*head.OverfitGap)
+		w("%s\n\n", upperFirst(s.Verdict.Message))
 	}
 	w("![learning curves](step3-learning-curves.png)\n\n![confusion matrix of the validation images](step3-confusion.png)\n\n")
 
@@ -85,4 +84,11 @@ func writeReport(dir string, res *Result, cfg Config) (string, error) {
 
 	path := filepath.Join(dir, "report.md")
 	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -86,6 +86,7 @@ type Split struct {
 	TrainAccuracy float64      `json:"train_accuracy"`
 	ValAccuracy   float64      `json:"val_accuracy"`
 	Overfitting   bool         `json:"overfitting"`
+	Verdict       head.Verdict `json:"verdict"`
 	// Confusion is the validation images' confusion matrix.
 	Confusion [][]int `json:"confusion"`
 }
@@ -182,13 +183,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	vm := head.Evaluate(layer, va)
 	res.Split = Split{History: hist, TrainImages: tr.Len(), ValImages: va.Len(), TrainAccuracy: head.Evaluate(layer, tr).Accuracy,
 		ValAccuracy: vm.Accuracy, Confusion: vm.Confusion}
-	res.Split.Overfitting = res.Split.TrainAccuracy-res.Split.ValAccuracy >= head.OverfitGap
+	res.Split.Verdict = head.Judge(head.Evidence{History: hist, TrainAccuracy: res.Split.TrainAccuracy, ValAccuracy: res.Split.ValAccuracy,
+		ValImages: va.Len(), Used: head.Used{Epochs: o.Epochs, LearningRate: o.LearningRate, L2: o.L2 > 0}})
+	res.Split.Overfitting = res.Split.Verdict.Diagnosis == head.Overfitting
 	fmt.Fprintf(out, "training accuracy %.4f on %d images, validation accuracy %.4f on %d images\n", res.Split.TrainAccuracy, tr.Len(), res.Split.ValAccuracy, va.Len())
-	if res.Split.Overfitting {
-		fmt.Fprintf(out, "overfitting: the head fits its %d training images far better than it generalises to %d new ones, as the tutorial shows\n", tr.Len(), va.Len())
-	} else {
-		fmt.Fprintf(out, "no large gap between training and validation accuracy (under %.0f points)\n", 100*head.OverfitGap)
-	}
+	fmt.Fprintln(out, res.Split.Verdict.Message)
 
 	fmt.Fprintf(out, "\n== Step 4: stratified %d-fold cross-validation, the honest estimate\n", cfg.Folds)
 	res.CV, err = head.CrossValidate(ctx, data, cfg.Folds, opts)
