@@ -52,9 +52,9 @@ func (s *Set) Counts() []int {
 // male 20)".
 func (s *Set) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d images", len(s.Items))
+	fmt.Fprintf(&b, "%s", plural(len(s.Items), "image"))
 	if s.Labelled() {
-		fmt.Fprintf(&b, ", %d classes (", len(s.Classes))
+		fmt.Fprintf(&b, ", %s (", plural(len(s.Classes), "class"))
 		for i, n := range s.Counts() {
 			if i > 0 {
 				b.WriteString(", ")
@@ -64,7 +64,7 @@ func (s *Set) Summary() string {
 		b.WriteString(")")
 	}
 	if len(s.Skipped) > 0 {
-		fmt.Fprintf(&b, "; %d files skipped", len(s.Skipped))
+		fmt.Fprintf(&b, "; %s skipped", plural(len(s.Skipped), "file"))
 	}
 	return b.String()
 }
@@ -126,4 +126,15 @@ func (s *Set) Subset(idx []int) *Set {
 		out.Items = append(out.Items, s.Items[i])
 	}
 	return out
+}
+
+// plural writes "1 image", "2 images", "1 class", "3 classes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -26,6 +26,26 @@ func IsImageName(name string) bool { return imageExts[strings.ToLower(filepath.E
 // ErrNoImages reports a source in which no image file was found.
 var ErrNoImages = errors.New("no images found")
 
+// ErrEmptyClass reports a declared class without images.
+var ErrEmptyClass = errors.New("a class has no images")
+
+// keyCounts lists label keys with their file counts: "f" (20 files), "m" (20 files).
+func keyCounts(found map[string]int) string {
+	if len(found) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(found))
+	for k := range found {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%q (%s)", k, plural(found[k], "file"))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // ErrOutsideManifest reports a manifest row whose path leaves the
 // manifest's folder.
 var ErrOutsideManifest = errors.New("manifest path outside its folder")
@@ -128,6 +148,7 @@ func FromFolders(dir string) (*Set, error) {
 			continue
 		}
 		if len(files) == 0 {
+			s.Skipped = append(s.Skipped, filepath.Join(dir, e.Name())+": no images in this folder, so no class")
 			continue
 		}
 		label := len(s.Classes)
@@ -212,6 +233,18 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 	for i, k := range keys {
 		index[k] = i
 	}
+	if mapping != "" {
+		found := map[string]int{}
+		for _, m := range matched {
+			found[m.key]++
+		}
+		for i, k := range keys {
+			if found[k] == 0 {
+				return nil, fmt.Errorf("%w: class %q (--classes key %q) matches no file; --label-regex %q gave the keys %s (keys are case-sensitive)",
+					ErrEmptyClass, names[i], k, pattern, keyCounts(found))
+			}
+		}
+	}
 	for _, m := range matched {
 		label, ok := index[m.key]
 		if !ok {
@@ -229,14 +262,28 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 
 // ManifestOptions control reading manifests.
 type ManifestOptions struct {
+	// Header says whether the first row is a header: HeaderAuto (the
+	// default) takes it for one when it reads "path,label", or when its
+	// path is no image file name and names no file, as "filename,class"
+	// does.
+	Header Header
 	// AllowOutside accepts absolute paths and paths that climb out of the
 	// manifest's folder with "..". Without it they are refused: a
 	// manifest from elsewhere must not make transfer read arbitrary files.
 	AllowOutside bool
 }
 
-// FromManifest reads a CSV file of path,label rows. A first row of
-// "path,label" is a header; a UTF-8 byte-order mark is ignored. Relative
+// Header tells ReadManifest whether a manifest's first row is a header.
+type Header int
+
+const (
+	HeaderAuto    Header = iota // decide from the row (see ManifestOptions)
+	HeaderPresent               // the first row is a header
+	HeaderAbsent                // the first row is data
+)
+
+// FromManifest reads a CSV file of path,label rows. The first row may be a
+// header (see ManifestOptions.Header); a UTF-8 byte-order mark is ignored. Relative
 // paths are relative to the manifest's folder. Classes are the sorted
 // distinct labels. A row without a label, a path listed twice, and (unless
 // opts.AllowOutside) a path outside the manifest's folder are errors that
@@ -282,7 +329,7 @@ func ReadManifest(r io.Reader, dir, name string, opts ManifestOptions) (*Set, er
 			return nil, fmt.Errorf("manifest %s line %d: %d fields, want 2 (path,label)", name, ln, len(rec))
 		}
 		p, l := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		if len(rows) == 0 && line == 1 && strings.EqualFold(p, "path") && strings.EqualFold(l, "label") {
+		if line == 1 && isHeader(p, l, dir, opts.Header) {
 			continue
 		}
 		if p == "" {
@@ -336,6 +383,28 @@ func ReadManifest(r io.Reader, dir, name string, opts ManifestOptions) (*Set, er
 	}
 	sort.SliceStable(s.Items, func(i, j int) bool { return s.Items[i].Path < s.Items[j].Path })
 	return s, nil
+}
+
+// isHeader decides whether a manifest's first row is a header.
+func isHeader(p, l, dir string, h Header) bool {
+	switch h {
+	case HeaderPresent:
+		return true
+	case HeaderAbsent:
+		return false
+	}
+	if strings.EqualFold(p, "path") && strings.EqualFold(l, "label") {
+		return true
+	}
+	if IsImageName(p) || strings.ContainsAny(p, `/\`) {
+		return false
+	}
+	full := p
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(dir, p)
+	}
+	_, err := os.Stat(full)
+	return err != nil
 }
 
 // FromPaths lists unlabelled images for prediction: each argument is an image

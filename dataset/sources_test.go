@@ -45,7 +45,7 @@ func TestFromFolders(t *testing.T) {
 	if got := strings.Join(rels(s), ","); got != "cats/c.webp,cats/x/deep.jpeg,dogs/a.PNG,dogs/b.jpg" {
 		t.Errorf("items %s", got)
 	}
-	if s.Summary() != "4 images, 2 classes (cats 2, dogs 2)" {
+	if s.Summary() != "4 images, 2 classes (cats 2, dogs 2); 1 file skipped" || !strings.HasSuffix(s.Skipped[0], "empty: no images in this folder, so no class") {
 		t.Errorf("summary %q", s.Summary())
 	}
 	flat := t.TempDir()
@@ -220,5 +220,41 @@ func TestShard(t *testing.T) {
 	}
 	if sh, err := dataset.ParseShard("3/8"); err != nil || sh != (dataset.Shard{Index: 3, Count: 8}) {
 		t.Errorf("ParseShard(3/8) = %v, %v", sh, err)
+	}
+}
+
+// TestManifestHeader: a header row is recognised without being declared
+// when its path is no image file and names no file; --header decides
+// otherwise.
+func TestManifestHeader(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.jpg", "b.jpg", "image")
+	for _, tc := range []struct {
+		csv     string
+		header  dataset.Header
+		classes string
+	}{
+		{"filename,class\na.jpg,cat\nb.jpg,dog\n", dataset.HeaderAuto, "cat,dog"},
+		{"Path,Label\na.jpg,cat\nb.jpg,dog\n", dataset.HeaderAuto, "cat,dog"},
+		{"a.jpg,cat\nb.jpg,dog\n", dataset.HeaderAuto, "cat,dog"},
+		{"image,kind\na.jpg,cat\nb.jpg,dog\n", dataset.HeaderAuto, "cat,dog,kind"}, // "image" is a file here
+		{"image,kind\na.jpg,cat\nb.jpg,dog\n", dataset.HeaderPresent, "cat,dog"},
+		{"filename,class\na.jpg,cat\n", dataset.HeaderAbsent, "cat,class"},
+	} {
+		s, err := dataset.ReadManifest(strings.NewReader(tc.csv), dir, "m.csv", dataset.ManifestOptions{Header: tc.header})
+		if err != nil || strings.Join(s.Classes, ",") != tc.classes {
+			t.Errorf("%q (header %d): %v, %v; want classes %s", tc.csv, tc.header, s, err, tc.classes)
+		}
+	}
+}
+
+// TestClassKeyMatchingNothing: a --classes key that no file name gives is
+// an error that lists the keys the rule did give.
+func TestClassKeyMatchingNothing(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "f01.jpg", "f02.jpg", "m01.jpg")
+	_, err := dataset.FromRegex(dir, "^(f|m)", "f=female,M=male")
+	if !errors.Is(err, dataset.ErrEmptyClass) || !strings.Contains(err.Error(), `class "male" (--classes key "M") matches no file; --label-regex "^(f|m)" gave the keys "f" (2 files), "m" (1 file)`) {
+		t.Fatalf("%v", err)
 	}
 }

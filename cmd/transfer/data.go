@@ -26,6 +26,10 @@ var (
 		Name: "classes", Category: catData,
 		Usage: "with --label-regex: class names and order, as key=name pairs (e.g. f=female,m=male)",
 	}
+	headerFlag = &cli.BoolFlag{
+		Name: "header", Category: catData, DefaultText: "auto: a first row of path,label, or one whose path is no image file, is a header",
+		Usage: "the manifest's first row is a header (--header=false: it is data)",
+	}
 	allowOutsideFlag = &cli.BoolFlag{
 		Name: "allow-outside", Category: catData,
 		Usage: "accept manifest paths that are absolute or lead out of the manifest's folder with ..",
@@ -33,7 +37,7 @@ var (
 )
 
 func dataFlags() []cli.Flag {
-	return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag, allowOutsideFlag}
+	return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag, headerFlag, allowOutsideFlag}
 }
 
 // loadSet reads the labelled set the data flags describe.
@@ -72,7 +76,14 @@ func readSet(c *cli.Context, dir, manifest, regex, classes string) (*dataset.Set
 	case manifest != "" && dir != "":
 		return nil, usageError{fmt.Errorf("give --data or --manifest, not both")}
 	case manifest != "":
-		s, err = dataset.FromManifest(manifest, dataset.ManifestOptions{AllowOutside: c.Bool(allowOutsideFlag.Name)})
+		opts := dataset.ManifestOptions{AllowOutside: c.Bool(allowOutsideFlag.Name)}
+		if c.IsSet(headerFlag.Name) {
+			opts.Header = dataset.HeaderAbsent
+			if c.Bool(headerFlag.Name) {
+				opts.Header = dataset.HeaderPresent
+			}
+		}
+		s, err = dataset.FromManifest(manifest, opts)
 	case dir == "":
 		return nil, usageError{fmt.Errorf("no images: pass --data DIR (or --manifest FILE.csv)")}
 	case regex != "":

@@ -133,6 +133,9 @@ func train(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkClasses(c, stderr, set.Classes, classCounts(all.Y, len(set.Classes))); err != nil {
+		return err
+	}
 
 	res := trainResult{Classes: set.Classes}
 	var trainData head.Data
@@ -287,4 +290,12 @@ func alignClasses(s *dataset.Set, want []string) error {
 	}
 	s.Classes = want
 	return nil
+}
+
+func classCounts(y []int, classes int) []int {
+	counts := make([]int, classes)
+	for _, c := range y {
+		counts[c]++
+	}
+	return counts
 }
