@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"image"
+	"strings"
 
 	"github.com/disintegration/imaging"
 )
@@ -91,6 +92,35 @@ func PixelSpec(r Resizer, d Decoder) string {
 		return r.Spec() + "/" + d.String()
 	}
 	return r.Spec()
+}
+
+// ParsePixelSpec reads what PixelSpec writes: "crop/nearest/224x224",
+// with "/turbojpeg" at the end when that decoder made the pixels.
+func ParsePixelSpec(s string) (Resizer, Decoder, error) {
+	parts := strings.Split(s, "/")
+	bad := fmt.Errorf("pixel specification %q: want mode/filter/WxH[/decoder], e.g. stretch/bilinear/224x224", s)
+	if len(parts) < 3 || len(parts) > 4 {
+		return Resizer{}, GoDecoder, bad
+	}
+	var r Resizer
+	var err error
+	if r.Mode, err = ParseResizeMode(parts[0]); err != nil {
+		return Resizer{}, GoDecoder, bad
+	}
+	if r.Filter, err = ParseFilter(parts[1]); err != nil {
+		return Resizer{}, GoDecoder, bad
+	}
+	if _, err := fmt.Sscanf(parts[2], "%dx%d", &r.Width, &r.Height); err != nil || r.Width < 1 || r.Height < 1 {
+		return Resizer{}, GoDecoder, bad
+	}
+	d := GoDecoder
+	if len(parts) == 4 {
+		if parts[3] != TurboJPEG.String() {
+			return Resizer{}, GoDecoder, bad
+		}
+		d = TurboJPEG
+	}
+	return r, d, nil
 }
 
 // shorterSide is the side crop mode scales the shorter side to: 256/224 of

@@ -49,8 +49,11 @@ type Provenance struct {
 	// tensor, preprocessing, input size and layout).
 	Fingerprint string `json:"fingerprint"`
 	// Resize is the image resize specification (mode/filter/size).
-	Resize          string `json:"resize"`
-	Model           string `json:"model,omitempty"`
+	Resize string `json:"resize"`
+	Model  string `json:"model,omitempty"`
+	// Catalogue is the catalogue name of the model, when it is one: the
+	// head then finds it in any machine's models folder.
+	Catalogue       string `json:"catalogue,omitempty"`
 	ModelSHA256     string `json:"model_sha256,omitempty"`
 	EmbeddingTensor string `json:"embedding_tensor,omitempty"`
 	Preprocess      string `json:"preprocess,omitempty"`

@@ -141,7 +141,7 @@ func (s *session) close() {
 func (s *session) provenance() head.Provenance {
 	info := s.b.Info()
 	return head.Provenance{
-		Fingerprint: info.Fingerprint, Resize: dataset.PixelSpec(s.resizer, s.decoder), Model: s.model.Path, ModelSHA256: info.ModelSHA256,
+		Fingerprint: info.Fingerprint, Resize: dataset.PixelSpec(s.resizer, s.decoder), Model: absPath(s.model.Path), Catalogue: catalogueName(s.model), ModelSHA256: info.ModelSHA256,
 		EmbeddingTensor: info.Features.Tensor, Preprocess: info.Preprocess.Name, Layout: info.Layout.String(),
 		InputSize: [2]int{info.Width, info.Height},
 	}
@@ -257,4 +257,11 @@ func decodeOptions(c *cli.Context, d dataset.Decoder) dataset.DecodeOptions {
 		Decoder: d, MaxFileSize: int64(c.Int(maxFileSizeFlag.Name)) << 20,
 		Budget: dataset.NewMemoryBudget(int64(c.Int(decodeMemoryFlag.Name)) << 20),
 	}
+}
+
+func catalogueName(r *models.Resolved) string {
+	if r.Known {
+		return r.Entry.Name
+	}
+	return ""
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/transfer-go/transfer/dataset"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/head"
@@ -23,27 +25,39 @@ func evalCommand() *cli.Command {
 	}
 }
 
-// loadHead reads --head and checks that the session's backbone produces the
-// embeddings it was trained on.
-func loadHead(c *cli.Context, sess *session) (*head.Model, error) {
+// checkHead checks that the session's backbone produces the embeddings the
+// head at path was trained on. A head whose JPEG pixels came from another
+// decoder than the one the user chose with --decoder is accepted with a
+// warning: the choice was explicit.
+func checkHead(c *cli.Context, sess *session, m *head.Model) error {
 	p := c.String(headFlag.Name)
-	if p == "" {
-		return nil, usageError{fmt.Errorf("no head: pass --head FILE (made by transfer train -o FILE)")}
+	err := m.Source.Check(sess.provenance())
+	if err != nil && c.IsSet(decoderFlag.Name) && sameButDecoder(m.Source.Resize, sess.provenance().Resize) {
+		fmt.Fprintf(c.App.ErrWriter, "warning: head %s was trained on pixels of %s; --decoder %s gives slightly different JPEG pixels\n", p, m.Source.Resize, c.String(decoderFlag.Name))
+		src := m.Source
+		src.Resize = sess.provenance().Resize
+		err = src.Check(sess.provenance())
 	}
-	m, err := head.Load(p)
 	if err != nil {
-		return nil, usageError{err}
-	}
-	if err := m.Source.Check(sess.provenance()); err != nil {
-		return nil, usageError{fmt.Errorf("head %s: %w", p, err)}
+		return usageError{fmt.Errorf("head %s: %w", p, err)}
 	}
 	if m.Layer.Inputs() != sess.b.Info().Dim {
-		return nil, usageError{fmt.Errorf("head %s takes %d-d embeddings, the backbone makes %d", p, m.Layer.Inputs(), sess.b.Info().Dim)}
+		return usageError{fmt.Errorf("head %s takes %d-d embeddings, the backbone makes %d", p, m.Layer.Inputs(), sess.b.Info().Dim)}
 	}
-	return m, nil
+	return nil
+}
+
+func sameButDecoder(a, b string) bool {
+	ra, _, errA := dataset.ParsePixelSpec(a)
+	rb, _, errB := dataset.ParsePixelSpec(b)
+	return errA == nil && errB == nil && ra == rb
 }
 
 func eval(c *cli.Context) error {
+	m, err := readHead(c)
+	if err != nil {
+		return err
+	}
 	if err := checkModelFlags(c); err != nil {
 		return err
 	}
@@ -57,8 +71,7 @@ func eval(c *cli.Context) error {
 	}
 	defer sess.close()
 	sess.needMost = true
-	m, err := loadHead(c, sess)
-	if err != nil {
+	if err := checkHead(c, sess, m); err != nil {
 		return err
 	}
 	if err := alignClasses(set, m.Classes); err != nil {

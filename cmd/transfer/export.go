@@ -40,6 +40,11 @@ func exportCommand() *cli.Command {
 }
 
 func export(c *cli.Context) error {
+	h, err := readHead(c)
+	if err != nil {
+		return err
+	}
+	hp := c.String(headFlag.Name)
 	r, err := resolveModel(c, c.String(modelFlag.Name))
 	if err != nil {
 		return err
@@ -47,14 +52,6 @@ func export(c *cli.Context) error {
 	info, err := backbone.Analyze(r.Model, r.Path, r.Options)
 	if err != nil {
 		return err
-	}
-	hp := c.String(headFlag.Name)
-	if hp == "" {
-		return usageError{errors.New("export: pass --head FILE (made by transfer train -o FILE)")}
-	}
-	h, err := head.Load(hp)
-	if err != nil {
-		return usageError{err}
 	}
 	var opts models.ExportOptions
 	if c.Bool(withPreprocessingFlag.Name) {

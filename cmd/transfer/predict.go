@@ -56,7 +56,12 @@ func predict(c *cli.Context) error {
 	default:
 		return usageError{fmt.Errorf("--format %q: want table, json or csv", f)}
 	}
+	var m *head.Model
 	if c.String(classifierFlag.Name) == "" {
+		var err error
+		if m, err = readHead(c); err != nil {
+			return err
+		}
 		if err := checkModelFlags(c); err != nil {
 			return err
 		}
@@ -73,8 +78,7 @@ func predict(c *cli.Context) error {
 		return err
 	}
 	defer sess.close()
-	m, err := loadHead(c, sess)
-	if err != nil {
+	if err := checkHead(c, sess, m); err != nil {
 		return err
 	}
 	x, err := sess.embed(c.Context, set, true, false)

@@ -11,6 +11,7 @@ import (
 	"github.com/transfer-go/transfer/internal/mobilenet"
 	"github.com/transfer-go/transfer/internal/ortest"
 	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 
 // TestDegenerateLabelSets: label sets that cannot train what the user
@@ -75,5 +76,71 @@ func TestDegenerateLabelSets(t *testing.T) {
 				t.Errorf("exit %d, want %d; stderr:\n%s\nwant %q", r.code, tc.code, r.stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestHeadKnowsItsBackbone: predict, eval and export take the model and
+// every pixel setting from the head; a model that moved is named, and an
+// explicit flag that contradicts the head is refused.
+func TestHeadKnowsItsBackbone(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 4)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--resize", "crop", "--filter", "nearest", "--decoder", "go", "--epochs", "1", "-o", "head.json", "-q")
+	want := mustRun(t, dir, "predict", "--model", "model.onnx", "--resize", "crop", "--filter", "nearest", "--decoder", "go", "--head", "head.json", "--format", "csv", "images").stdout
+
+	for _, args := range [][]string{
+		{"predict", "--head", "head.json", "--format", "csv", "images"},
+		{"eval", "--head", "head.json", "--data", "images"},
+		{"export", "--head", "head.json", "-o", "c.onnx"},
+	} {
+		r := mustRun(t, dir, args...)
+		if args[0] == "predict" && r.stdout != want {
+			t.Errorf("predict with the head alone:\n%s\nwant\n%s", r.stdout, want)
+		}
+	}
+	r := transfer(t, dir, nil, "predict", "--head", "head.json", "--filter", "bilinear", "images")
+	if r.code != 2 || !strings.Contains(r.stderr, "the head was trained on images resized as crop/nearest") {
+		t.Errorf("a contradicting --filter: exit %d\n%s", r.code, r.stderr)
+	}
+	// The model moves: the head names it; --model with the new path works.
+	os.Mkdir(filepath.Join(dir, "moved"), 0o755)
+	os.Rename(filepath.Join(dir, "model.onnx"), filepath.Join(dir, "moved", "model.onnx"))
+	r = transfer(t, dir, nil, "predict", "--head", "head.json", "images")
+	if r.code != 2 || !strings.Contains(r.stderr, "which is no longer there: pass --model with its new path") {
+		t.Errorf("moved model: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := mustRun(t, dir, "predict", "--head", "head.json", "--model", "moved/model.onnx", "--format", "csv", "images").stdout; got != want {
+		t.Errorf("--model at the new path:\n%s", got)
+	}
+	// Another model under the old name is caught by its bytes.
+	mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 9)).WriteFile(filepath.Join(dir, "model.onnx"))
+	r = transfer(t, dir, nil, "predict", "--head", "head.json", "images")
+	if r.code != 2 || !strings.Contains(r.stderr, "head and backbone do not match") {
+		t.Errorf("another model at the recorded path: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestHeadFromTurboJPEGWithoutIt: a head trained on libjpeg-turbo's pixels,
+// used where the library cannot be loaded, says exactly that.
+func TestHeadFromTurboJPEGWithoutIt(t *testing.T) {
+	ortest.Require(t)
+	if !turbojpeg.Available() {
+		t.Skip("libturbojpeg is not installed: no head can be trained on its pixels here")
+	}
+	dir := t.TempDir()
+	folderSet(t, dir, 3)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--decoder", "turbojpeg", "--epochs", "1", "-o", "head.json", "-q")
+	env := []string{turbojpeg.LibraryEnv + "=/nonexistent/libturbojpeg.so.0"}
+	r := transfer(t, dir, env, "predict", "--head", "head.json", "images")
+	if r.code != 2 || !strings.Contains(r.stderr, "trained on JPEG pixels decoded by libjpeg-turbo, which cannot be loaded here") ||
+		!strings.Contains(r.stderr, "apt-get install libturbojpeg0") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	r = transfer(t, dir, env, "predict", "--head", "head.json", "--decoder", "go", "images")
+	if r.code != 0 || !strings.Contains(r.stderr, "gives slightly different JPEG pixels") {
+		t.Errorf("--decoder go: exit %d\n%s", r.code, r.stderr)
 	}
 }

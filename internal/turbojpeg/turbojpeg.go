@@ -70,6 +70,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -117,11 +118,19 @@ var ErrUnavailable = errors.New("libturbojpeg is not installed")
 // and YCCK files); callers decode those another way.
 var ErrUnsupported = errors.New("TurboJPEG cannot decode this JPEG to RGB")
 
+// LibraryEnv names the environment variable that points Load at one
+// library file instead of the usual names.
+const LibraryEnv = "TRANSFER_TURBOJPEG_LIB"
+
 // Load loads the library once; later calls return the first result.
 func Load() error {
 	loadOnce.Do(func() {
 		var msgs []string
-		for _, name := range libraryNames {
+		names := libraryNames
+		if p := os.Getenv(LibraryEnv); p != "" {
+			names = []string{p}
+		}
+		for _, name := range names {
 			cname := C.CString(name)
 			msg := C.tj_load(cname)
 			C.free(unsafe.Pointer(cname))
