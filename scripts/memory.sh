@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the peak memory of `transfer extract` over 2,000 and 20,000 images
 # (generated JPEGs of 96 to 320 px, a generated full-size MobileNetV2): it
-# should not grow with the number of images, only with --batch and --workers.
+# should not grow with the number of images, only with --infer-batch and --workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=${TMPDIR:-/tmp}/transfer-memory

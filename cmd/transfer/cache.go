@@ -39,7 +39,7 @@ func cacheCommand() *cli.Command {
 				Usage: "write a set's embeddings as NumPy files: embeddings.npy, labels.npy, index.csv",
 				Flags: concat(backboneFlags(), dataFlags(), embedFlags(), []cli.Flag{
 					&cli.StringFlag{Name: "format", Category: catOutput, Value: "npy", Usage: "output format (npy)"},
-					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output folder", Required: true},
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output folder (required)"},
 				}),
 				Action: cacheExport,
 			},
@@ -114,6 +114,9 @@ func cacheMerge(c *cli.Context) error {
 }
 
 func cacheExport(c *cli.Context) error {
+	if err := requireFlag(c, "output", "the folder to write the NumPy files to"); err != nil {
+		return err
+	}
 	if err := checkModelFlags(c); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func commands() []*cli.Command {
 // markUsageErrors makes flag-parsing errors of c and its subcommands exit
 // with the bad-input code.
 func markUsageErrors(c *cli.Command) {
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageErrorWithHint(c.Flags, err) }
 	for _, s := range c.Subcommands {
 		markUsageErrors(s)
 	}

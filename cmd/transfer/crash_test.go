@@ -42,7 +42,7 @@ func crashSetup(t *testing.T) string {
 }
 
 func extractArgs(cache string) []string {
-	return []string{"extract", "--model", "model.onnx", "--data", "images", "--batch", "4", "--threads", "1", "--cache", cache}
+	return []string{"extract", "--model", "model.onnx", "--data", "images", "--infer-batch", "4", "--threads", "1", "--cache", cache}
 }
 
 // vectors reads every embedding of a cache, keyed by image digest.

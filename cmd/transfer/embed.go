@@ -24,10 +24,12 @@ var (
 		Usage: "embedding cache file (SQLite); one file serves many models and experiments",
 	}
 	batchFlag = &cli.IntFlag{
-		Name: "batch", Category: catRuntime, Value: defaults.Batch,
-		Usage: "images per inference batch",
+		Name: "infer-batch", Category: catRuntime, Value: defaults.Batch,
+		Usage: "images per backbone inference call (not the training mini-batch, --batch-size)",
 	}
-	workersFlag = &cli.IntFlag{
+	// oldBatchFlag is --infer-batch's first name, still read.
+	oldBatchFlag = &cli.IntFlag{Name: "batch", Hidden: true, Usage: "the same as --infer-batch"}
+	workersFlag  = &cli.IntFlag{
 		Name: "workers", Category: catRuntime, DefaultText: "one per core",
 		Usage: "image decoding goroutines",
 	}
@@ -58,7 +60,7 @@ var (
 )
 
 func embedFlags() []cli.Flag {
-	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, workersFlag, strictFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag, debugFlag}
+	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, oldBatchFlag, workersFlag, strictFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag, debugFlag}
 }
 
 // checkRuntimeFlags refuses counts that cannot be meant.
@@ -66,7 +68,7 @@ func checkRuntimeFlags(c *cli.Context) error {
 	for _, f := range []struct {
 		name string
 		min  int
-	}{{batchFlag.Name, 1}, {workersFlag.Name, 0}, {threadsFlag.Name, 0}, {maxFileSizeFlag.Name, 1}, {decodeMemoryFlag.Name, 1}} {
+	}{{batchFlag.Name, 1}, {oldBatchFlag.Name, 1}, {workersFlag.Name, 0}, {threadsFlag.Name, 0}, {maxFileSizeFlag.Name, 1}, {decodeMemoryFlag.Name, 1}} {
 		if c.IsSet(f.name) && c.Int(f.name) < f.min {
 			return usageError{fmt.Errorf("--%s %d: must be at least %d", f.name, c.Int(f.name), max(f.min, 1))}
 		}
@@ -155,7 +157,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 	stderr := c.App.ErrWriter
 	progress := newProgress(stderr, len(set.Items), c.Bool(quietFlag.Name))
 	x, err := dataset.Extract(ctx, set, s.b, s.cache, dataset.ExtractOptions{
-		Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
+		Batch: inferBatch(c), Workers: c.Int(workersFlag.Name), Resizer: s.resizer,
 		Decode:     decodeOptions(c, s.decoder),
 		KeepLogits: keepLogits, Collect: collect, Abort: abortContext(ctx), Progress: progress.update,
 		Model: s.model.Path, Rehash: c.Bool(rehashFlag.Name), ContinueWithoutSaving: !s.mustSave,
@@ -264,4 +266,13 @@ func catalogueName(r *models.Resolved) string {
 		return r.Entry.Name
 	}
 	return ""
+}
+
+// inferBatch is --infer-batch, or --batch where an older command line
+// gives it.
+func inferBatch(c *cli.Context) int {
+	if c.IsSet(oldBatchFlag.Name) && !c.IsSet(batchFlag.Name) {
+		return c.Int(oldBatchFlag.Name)
+	}
+	return c.Int(batchFlag.Name)
 }

@@ -20,7 +20,7 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "eval",
 		Usage:  "measure a trained head on labelled images: loss, accuracy, confusion matrix, per-class precision/recall/F1",
-		Flags:  concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag, jsonFlag}),
+		Flags:  concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag}, formatFlags()),
 		Action: eval,
 	}
 }
@@ -54,11 +54,18 @@ func sameButDecoder(a, b string) bool {
 }
 
 func eval(c *cli.Context) error {
+	format, err := outputFormat(c, formatText, formatJSON, formatCSV)
+	if err != nil {
+		return err
+	}
 	m, err := readHead(c)
 	if err != nil {
 		return err
 	}
 	if err := checkModelFlags(c); err != nil {
+		return err
+	}
+	if err := checkOutputs(c, plotFlag.Name); err != nil {
 		return err
 	}
 	set, err := loadSet(c)
@@ -91,7 +98,14 @@ func eval(c *cli.Context) error {
 			return err
 		}
 	}
-	if c.Bool(jsonFlag.Name) {
+	switch format {
+	case formatCSV:
+		rows := [][]string{{"class", "precision", "recall", "f1", "support"}}
+		for k, name := range m.Classes {
+			rows = append(rows, []string{name, fmt.Sprintf("%.6f", met.Precision[k]), fmt.Sprintf("%.6f", met.Recall[k]), fmt.Sprintf("%.6f", met.F1[k]), fmt.Sprint(met.Support[k])})
+		}
+		return writeCSV(c, rows)
+	case formatJSON:
 		return printJSONIf(c, struct {
 			Classes []string `json:"classes"`
 			head.Metrics

@@ -33,13 +33,19 @@ func exportCommand() *cli.Command {
 		Description: "The file runs in any ONNX Runtime (Python, C#, JavaScript, mobile) without transfer. Class names, the backbone fingerprint " +
 			"and the preprocessing are in its metadata_props. Unless --no-verify, the exported model is run on sample images and compared with the backbone and head.",
 		Flags: concat(backboneFlags(), []cli.Flag{headFlag,
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output ONNX file", Required: true},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output ONNX file (required)"},
 			withPreprocessingFlag, pixelTypeFlag, noVerifyFlag}),
 		Action: export,
 	}
 }
 
 func export(c *cli.Context) error {
+	if err := requireFlag(c, "output", "the ONNX file to write"); err != nil {
+		return err
+	}
+	if err := checkOutputs(c, "output"); err != nil {
+		return err
+	}
 	h, err := readHead(c)
 	if err != nil {
 		return err
@@ -209,7 +215,7 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 	defer cl.Destroy()
 	probs := make([][]float64, len(set.Items))
 	var failures []dataset.Failure
-	batchSize := max(1, c.Int(batchFlag.Name))
+	batchSize := max(1, inferBatch(c))
 	for start := 0; start < len(set.Items); start += batchSize {
 		var imgs []*image.NRGBA
 		var idx []int

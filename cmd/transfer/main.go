@@ -41,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, normalizeArgs(app, args))
 	if err == nil {
 		return 0
 	}
@@ -71,9 +71,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags:                  []cli.Flag{debugFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("unknown command %q; see transfer --help", c.Args().First())}
+				return unknownCommand(c.Args().First(), c.App.Commands)
 			}
 			return cli.ShowAppHelp(c)
 		},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error { return usageErrorWithHint(c.App.Flags, err) },
+		Version:      version(),
+		HideVersion:  false,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,7 +115,14 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"extract", "--no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extract", "--no-such-flag"}, 2, "unknown flag --no-such-flag; see the command's --help"},
+		{[]string{"train", "--epoch", "3"}, 2, "unknown flag --epoch; did you mean --epochs?"},
+		{[]string{"extrat"}, 2, `unknown command "extrat"; did you mean "extract"?`},
+		{[]string{"export", "--head", "h.json"}, 2, "export: --output is required: the ONNX file to write"},
+		{[]string{"train", "--json", "--format", "csv"}, 2, "--json and --format csv contradict each other"},
+		{[]string{"tutorial", "--format", "csv"}, 2, `--format "csv": tutorial prints text, json`},
+		{[]string{"predict", "x.jpg", "--format", "xml"}, 2, `--format "xml"`}, // a flag after the arguments
+		{[]string{"train", "--model", "m.onnx", "--data", ".", "-o", "/no/such/dir/h.json"}, 2, "--output /no/such/dir/h.json cannot be written: its folder /no/such/dir"},
 		{[]string{"extract", "--data", "."}, 2, "no model: pass --model"},
 		{[]string{"models", "inspect", "photo.onnx"}, 2, "photo.onnx: not an ONNX model"},
 		{[]string{"models", "inspect", "absent.onnx"}, 2, "absent.onnx: no such file, and no catalogue model of that name"},
@@ -128,6 +136,46 @@ func TestUsageErrors(t *testing.T) {
 		r := transfer(t, dir, nil, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr+r.stdout, tc.want) {
 			t.Errorf("transfer %s: exit %d, stderr %q; want exit %d mentioning %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// TestHelpAndVersion: "transfer help", "transfer help COMMAND" and
+// --version answer without an error, and one line when the help is not
+// asked for.
+func TestHelpAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	if r := transfer(t, dir, nil, "help"); r.code != 0 || !strings.Contains(r.stdout, "COMMANDS:") {
+		t.Errorf("help: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := transfer(t, dir, nil, "help", "train"); r.code != 0 || !strings.Contains(r.stdout, "transfer train - train a softmax head") {
+		t.Errorf("help train: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := transfer(t, dir, nil, "--version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "transfer ") || !strings.Contains(r.stdout, "ONNX Runtime") {
+		t.Errorf("--version: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{{"export", "--head", "h.json"}, {"train", "--epoch", "3"}} {
+		if r := transfer(t, dir, nil, args...); strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
+			t.Errorf("%v: not one line:\n%s%s", args, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestArgumentOrder: flags may follow the file arguments, and "--" ends
+// the flags.
+func TestArgumentOrder(t *testing.T) {
+	app := newApp(io.Discard, io.Discard)
+	for _, tc := range []struct{ in, want string }{
+		{"transfer predict new/ --model m.onnx --head h.json", "transfer predict --model m.onnx --head h.json new/"},
+		{"transfer predict a.jpg --format=csv b.jpg -q", "transfer predict --format=csv -q a.jpg b.jpg"},
+		{"transfer predict --top 2 a.jpg -- -odd.jpg", "transfer predict --top 2 -- a.jpg -odd.jpg"},
+		{"transfer cache merge out.db a.db --debug", "transfer cache merge --debug out.db a.db"},
+		{"transfer help predict", "transfer predict --help"},
+		{"transfer --debug extract x --data d", "transfer --debug extract --data d x"},
+	} {
+		if got := strings.Join(normalizeArgs(app, strings.Fields(tc.in)), " "); got != tc.want {
+			t.Errorf("%s\n got %s\nwant %s", tc.in, got, tc.want)
 		}
 	}
 }

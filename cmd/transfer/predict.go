@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -17,8 +16,7 @@ import (
 )
 
 var (
-	topKFlag   = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
-	formatFlag = &cli.StringFlag{Name: "format", Category: catOutput, Value: "table", Usage: "table, json or csv"}
+	topKFlag = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
 )
 
 func predictCommand() *cli.Command {
@@ -26,7 +24,7 @@ func predictCommand() *cli.Command {
 		Name:      "predict",
 		Usage:     "classify images with a trained head (or an exported classifier): top classes with probabilities",
 		ArgsUsage: "FILE|DIR...",
-		Flags:     concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag, formatFlag}),
+		Flags:     concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag}, formatFlags()),
 		Action:    predict,
 	}
 }
@@ -51,10 +49,8 @@ func predict(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageError{fmt.Errorf("predict: name image files or folders")}
 	}
-	switch f := c.String(formatFlag.Name); f {
-	case "table", "json", "csv":
-	default:
-		return usageError{fmt.Errorf("--format %q: want table, json or csv", f)}
+	if _, err := outputFormat(c, formatText, formatJSON, formatCSV); err != nil {
+		return err
 	}
 	var m *head.Model
 	if c.String(classifierFlag.Name) == "" {
@@ -132,18 +128,18 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 		preds = append(preds, p)
 	}
 	w := c.App.Writer
-	switch c.String(formatFlag.Name) {
-	case "json":
+	format, _ := outputFormat(c, formatText, formatJSON, formatCSV)
+	switch format {
+	case formatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(preds)
-	case "csv":
-		cw := csv.NewWriter(w)
+	case formatCSV:
 		header := []string{"path"}
 		for r := 1; r <= k; r++ {
 			header = append(header, fmt.Sprintf("class_%d", r), fmt.Sprintf("probability_%d", r))
 		}
-		cw.Write(append(header, "error"))
+		rows := [][]string{append(header, "error")}
 		for _, p := range preds {
 			row := []string{p.Path}
 			for r := 0; r < k; r++ {
@@ -153,10 +149,9 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 					row = append(row, "", "")
 				}
 			}
-			cw.Write(append(row, p.Error))
+			rows = append(rows, append(row, p.Error))
 		}
-		cw.Flush()
-		return cw.Error()
+		return writeCSV(c, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, p := range preds {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +29,6 @@ var (
 
 	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "write the trained head to this file (JSON)"}
 	plotFlag   = &cli.StringFlag{Name: "plot", Category: catOutput, Usage: "write a PNG plot to this file"}
-	jsonFlag   = &cli.BoolFlag{Name: "json", Category: catOutput, Usage: "print the result as JSON"}
 )
 
 func trainingFlags() []cli.Flag {
@@ -44,7 +42,7 @@ func trainCommand() *cli.Command {
 		Description: "Embeddings come from the cache (missing ones are extracted first), so a second experiment on the same images runs no inference. " +
 			"Training follows Keras: Dense(classes, softmax), Adam, sparse categorical cross-entropy, batches of 32, shuffled every epoch.",
 		Flags: concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag},
-			trainingFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag, jsonFlag}),
+			trainingFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag}, formatFlags()),
 		Action: train,
 	}
 }
@@ -83,7 +81,14 @@ type trainResult struct {
 }
 
 func train(c *cli.Context) error {
+	format, err := outputFormat(c, formatText, formatJSON, formatCSV)
+	if err != nil {
+		return err
+	}
 	if err := checkModelFlags(c); err != nil {
+		return err
+	}
+	if err := checkOutputs(c, outputFlag.Name, plotFlag.Name); err != nil {
 		return err
 	}
 	opts, err := trainOptions(c)
@@ -150,7 +155,7 @@ func train(c *cli.Context) error {
 		res.CV = &cv
 		v := cv.Judge(used(opts))
 		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
-		if !c.Bool(jsonFlag.Name) {
+		if format == formatText {
 			writeCV(stdout, cv, v)
 		}
 		trainData = all
@@ -182,13 +187,13 @@ func train(c *cli.Context) error {
 	}
 
 	if c.IsSet(cvFlag.Name) && c.String(outputFlag.Name) == "" && c.String(plotFlag.Name) == "" {
-		return printJSONIf(c, res)
+		return writeTrainResult(c, format, res)
 	}
 	res.TrainImages = trainData.Len()
 	if valData != nil {
 		res.ValImages = valData.Len()
 	}
-	if !quiet && !c.Bool(jsonFlag.Name) {
+	if !quiet && format == formatText {
 		fmt.Fprintf(stderr, "training on %d images", res.TrainImages)
 		if valData != nil {
 			fmt.Fprintf(stderr, ", validating on %d", res.ValImages)
@@ -209,7 +214,7 @@ func train(c *cli.Context) error {
 		v := head.Judge(head.Evidence{History: hist, TrainAccuracy: res.TrainAccuracy, ValAccuracy: va, ValImages: valData.Len(), Used: used(opts)})
 		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
 	}
-	if !c.Bool(jsonFlag.Name) {
+	if format == formatText {
 		switch {
 		case hist.StoppedEarly:
 			fmt.Fprintf(stdout, "early stopping after epoch %d; restored the weights of epoch %d\n", len(hist.Epochs), hist.BestEpoch)
@@ -232,7 +237,7 @@ func train(c *cli.Context) error {
 			return err
 		}
 		res.Head = p
-		if !c.Bool(jsonFlag.Name) {
+		if format == formatText {
 			fmt.Fprintf(stdout, "saved head to %s\n", p)
 		}
 	}
@@ -241,7 +246,35 @@ func train(c *cli.Context) error {
 			return err
 		}
 	}
-	return printJSONIf(c, res)
+	return writeTrainResult(c, format, res)
+}
+
+// writeTrainResult prints the result as JSON, or as CSV: the folds of a
+// cross-validation, else the per-epoch history. Text was printed as it
+// happened.
+func writeTrainResult(c *cli.Context, format string, res trainResult) error {
+	switch format {
+	case formatJSON:
+		return printJSONIf(c, res)
+	case formatCSV:
+		if res.CV != nil && len(res.History.Epochs) == 0 {
+			rows := [][]string{{"fold", "train_images", "train_accuracy", "val_images", "val_accuracy", "val_loss"}}
+			for i, f := range res.CV.Folds {
+				rows = append(rows, []string{fmt.Sprint(i + 1), fmt.Sprint(f.TrainRows), fmt.Sprintf("%.6f", f.TrainAccuracy), fmt.Sprint(f.ValRows), fmt.Sprintf("%.6f", f.ValAccuracy), fmt.Sprintf("%.6f", f.ValLoss)})
+			}
+			return writeCSV(c, rows)
+		}
+		rows := [][]string{{"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}}
+		for _, e := range res.History.Epochs {
+			row := []string{fmt.Sprint(e.Epoch), fmt.Sprintf("%.6f", e.Loss), fmt.Sprintf("%.6f", e.Accuracy), "", ""}
+			if e.HasVal {
+				row[3], row[4] = fmt.Sprintf("%.6f", e.ValLoss), fmt.Sprintf("%.6f", e.ValAccuracy)
+			}
+			rows = append(rows, row)
+		}
+		return writeCSV(c, rows)
+	}
+	return nil
 }
 
 // used lists what a run already does against overfitting, for the
@@ -257,15 +290,6 @@ func writeCV(w io.Writer, cv head.CVResult, v head.Verdict) {
 	}
 	fmt.Fprintf(w, "validation accuracy %.4f ± %.4f (mean ± sd over folds); training accuracy %.4f\n", cv.MeanValAccuracy, cv.SDValAccuracy, cv.MeanTrainAccuracy)
 	fmt.Fprintln(w, v.Message)
-}
-
-func printJSONIf(c *cli.Context, v any) error {
-	if !c.Bool(jsonFlag.Name) {
-		return nil
-	}
-	enc := json.NewEncoder(c.App.Writer)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // alignClasses renumbers s's labels to the class order of want, failing on a

@@ -91,7 +91,7 @@ func TestHeadKnowsItsBackbone(t *testing.T) {
 	want := mustRun(t, dir, "predict", "--model", "model.onnx", "--resize", "crop", "--filter", "nearest", "--decoder", "go", "--head", "head.json", "--format", "csv", "images").stdout
 
 	for _, args := range [][]string{
-		{"predict", "--head", "head.json", "--format", "csv", "images"},
+		{"predict", "images", "--head", "head.json", "--format", "csv"}, // flags after the arguments
 		{"eval", "--head", "head.json", "--data", "images"},
 		{"export", "--head", "head.json", "-o", "c.onnx"},
 	} {

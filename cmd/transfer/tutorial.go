@@ -34,12 +34,15 @@ func tutorialCommand() *cli.Command {
 		Flags: concat(backboneFlags(), dataFlags(), []cli.Flag{
 			&cli.IntFlag{Name: "val-last", Category: catData, Value: 5, Usage: "step 3 validates on the last K images of each class"},
 			&cli.IntFlag{Name: "folds", Category: catData, Value: defaults.Folds, Usage: "step 4's cross-validation folds"},
-		}, trainingFlags(), embedFlags(), []cli.Flag{reportFlag, jsonFlag}),
+		}, trainingFlags(), embedFlags(), []cli.Flag{reportFlag}, formatFlags()),
 		Action: runTutorial,
 	}
 }
 
 func runTutorial(c *cli.Context) error {
+	if _, err := outputFormat(c, formatText, formatJSON); err != nil {
+		return err
+	}
 	stderr := c.App.ErrWriter
 	if !c.IsSet(dataFlag.Name) && !c.IsSet(manifestFlag.Name) {
 		dir, note, err := defaultTutorialData()
@@ -75,14 +78,14 @@ func runTutorial(c *cli.Context) error {
 	}
 	defer sess.close()
 	out := c.App.Writer
-	if c.Bool(jsonFlag.Name) {
+	if isJSON(c) {
 		out = nil
 	}
 	progress := newProgress(stderr, len(set.Items), c.Bool(quietFlag.Name))
 	res, err := tutorial.Run(c.Context, tutorial.Config{
 		Set: set, Backbone: sess.b, Cache: sess.cache,
-		Extract: dataset.ExtractOptions{Batch: c.Int(batchFlag.Name), Workers: c.Int(workersFlag.Name), Resizer: sess.resizer,
-			Decode: dataset.DecodeOptions{Decoder: sess.decoder},
+		Extract: dataset.ExtractOptions{Batch: inferBatch(c), Workers: c.Int(workersFlag.Name), Resizer: sess.resizer,
+			Decode: decodeOptions(c, sess.decoder),
 			Abort:  abortContext(c.Context), Progress: progress.update, Model: sess.model.Path},
 		Options: opts, ValLast: c.Int("val-last"), Folds: c.Int("folds"), ReportDir: c.String(reportFlag.Name), Out: out,
 	})

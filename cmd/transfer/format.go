@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Output formats, one switch across commands.
+const (
+	formatText = "text"
+	formatJSON = "json"
+	formatCSV  = "csv"
+)
+
+var (
+	formatFlag = &cli.StringFlag{Name: "format", Category: catOutput, Value: formatText, Usage: "output: text, json or csv (where the command has a table)"}
+	// jsonFlag is the older spelling of --format json.
+	jsonFlag = &cli.BoolFlag{Name: "json", Category: catOutput, Hidden: true, Usage: "the same as --format json"}
+)
+
+func formatFlags() []cli.Flag { return []cli.Flag{formatFlag, jsonFlag} }
+
+// outputFormat returns the format the command prints in, checked against
+// the ones it supports. "table", predict's older name, is text.
+func outputFormat(c *cli.Context, supported ...string) (string, error) {
+	f := c.String(formatFlag.Name)
+	if f == "table" {
+		f = formatText
+	}
+	if c.Bool(jsonFlag.Name) {
+		if c.IsSet(formatFlag.Name) && f != formatJSON {
+			return "", usageError{fmt.Errorf("--json and --format %s contradict each other", f)}
+		}
+		f = formatJSON
+	}
+	if !slices.Contains(supported, f) {
+		return "", usageError{fmt.Errorf("--format %q: %s prints %s", c.String(formatFlag.Name), c.Command.Name, strings.Join(supported, ", "))}
+	}
+	return f, nil
+}
+
+// printJSONIf prints v as indented JSON when the output format is JSON.
+func printJSONIf(c *cli.Context, v any) error {
+	if f, _ := outputFormat(c, formatText, formatJSON, formatCSV); f != formatJSON {
+		return nil
+	}
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func isJSON(c *cli.Context) bool {
+	f, _ := outputFormat(c, formatText, formatJSON, formatCSV)
+	return f == formatJSON
+}
+
+// csvSafe keeps a spreadsheet from evaluating a cell: one that starts with
+// =, +, - or @ gets a leading single quote.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeCSV writes rows (the first one the header) with every cell made safe.
+func writeCSV(c *cli.Context, rows [][]string) error {
+	w := csv.NewWriter(c.App.Writer)
+	for _, r := range rows {
+		safe := make([]string, len(r))
+		for i, v := range r {
+			safe[i] = csvSafe(v)
+		}
+		w.Write(safe)
+	}
+	w.Flush()
+	return w.Error()
+}
