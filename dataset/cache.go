@@ -259,7 +259,7 @@ func checkExisting(path string) (version int, err error) {
 	n, _ := io.ReadFull(f, head)
 	f.Close()
 	if string(head[:n]) != sqliteHeader {
-		return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+		return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched", path, ErrNotCache)
 	}
 	var created []string
 	for _, suffix := range []string{"-wal", "-shm"} {
@@ -279,7 +279,7 @@ func checkExisting(path string) (version int, err error) {
 	db, err := openReadOnly(path)
 	if err != nil {
 		if strings.Contains(err.Error(), "not a database") {
-			return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+			return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched", path, ErrNotCache)
 		}
 		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
@@ -296,7 +296,7 @@ func checkExisting(path string) (version int, err error) {
 	err = tx.QueryRow(`SELECT count(*) FILTER (WHERE type = 'table' AND name = 'meta'), count(*) FROM sqlite_master`).Scan(&metas, &tables)
 	if err != nil {
 		if strings.Contains(err.Error(), "not a database") {
-			return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched: pass another --cache path", path, ErrNotCache)
+			return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched", path, ErrNotCache)
 		}
 		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
@@ -315,14 +315,14 @@ func checkExisting(path string) (version int, err error) {
 		}
 	}
 	if app != cacheApp {
-		return 0, fmt.Errorf("cache %s: %w (an SQLite database of something else); it was left untouched: pass another --cache path", path, ErrNotCache)
+		return 0, fmt.Errorf("cache %s: %w (an SQLite database of something else); it was left untouched", path, ErrNotCache)
 	}
 	v, err := strconv.Atoi(schemaVersion)
 	if err != nil {
 		return 0, fmt.Errorf("cache %s: %w: schema version %q", path, ErrNotCache, schemaVersion)
 	}
 	if v > CacheSchemaVersion {
-		return v, fmt.Errorf("cache %s: %w (schema %d; this transfer reads up to %d): upgrade transfer or pass another --cache path", path, ErrCacheTooNew, v, CacheSchemaVersion)
+		return v, fmt.Errorf("cache %s: %w (schema %d; this transfer reads up to %d): upgrade transfer to use it", path, ErrCacheTooNew, v, CacheSchemaVersion)
 	}
 	return v, nil
 }

@@ -54,6 +54,9 @@ func openCacheFlag(c *cli.Context) (*dataset.Cache, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, usageError{fmt.Errorf("%w; pass the path of an existing cache with --cache", err)}
 	}
+	if errors.Is(err, dataset.ErrNotCache) || errors.Is(err, dataset.ErrCacheTooNew) {
+		return nil, usageError{fmt.Errorf("%w; pass another --cache path", err)}
+	}
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -127,7 +127,7 @@ func openSessionFor(c *cli.Context, mustSave bool) (*session, error) {
 	if err != nil {
 		b.Destroy()
 		if errors.Is(err, dataset.ErrNotCache) || errors.Is(err, dataset.ErrCacheTooNew) {
-			return nil, usageError{err}
+			return nil, usageError{fmt.Errorf("%w; pass another --cache path", err)}
 		}
 		return nil, err
 	}
