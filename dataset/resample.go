@@ -214,18 +214,15 @@ func round8(v float32) uint8 {
 }
 
 // nearestRGB picks, for each output pixel of the virtual dw x dh image's
-// window, the source pixel under its centre: floor((i+0.5)*n/out), PIL's
-// NEAREST rule.
+// window, the source pixel under its centre, as PIL's NEAREST computes it
+// (see pilNearest).
 func nearestRGB(src *image.NRGBA, dw, dh, x0, y0, w, h int) *image.NRGBA {
 	sb := src.Bounds()
 	sw, sh := sb.Dx(), sb.Dy()
 	out := image.NewNRGBA(image.Rect(0, 0, w, h))
-	xs := make([]int, w)
-	for x := range xs {
-		xs[x] = min(sw-1, int((float64(x0+x)+0.5)*float64(sw)/float64(dw)))
-	}
-	for y := 0; y < h; y++ {
-		sy := min(sh-1, int((float64(y0+y)+0.5)*float64(sh)/float64(dh)))
+	xs := pilNearest(sw, dw, x0, x0+w)
+	ys := pilNearest(sh, dh, y0, y0+h)
+	for y, sy := range ys {
 		row := src.Pix[sy*src.Stride:]
 		o := out.Pix[y*out.Stride:]
 		for x, sx := range xs {
@@ -233,6 +230,31 @@ func nearestRGB(src *image.NRGBA, dw, dh, x0, y0, w, h int) *image.NRGBA {
 		}
 	}
 	return out
+}
+
+// pilNearest returns the source index of the outputs [from, to) of
+// resampling n samples to out: floor((i+0.5)·n/out), accumulated in float64
+// from the first output the way Pillow's ImagingScaleAffine does, so that
+// positions falling exactly on a boundary round as PIL rounds them (Keras'
+// load_img is PIL). Windows far into a huge virtual image (a crop of a
+// 1×10,000,000 image) compute the position directly instead.
+func pilNearest(n, out, from, to int) []int {
+	scale := float64(n) / float64(out)
+	idx := make([]int, to-from)
+	if to > 1<<20 {
+		for i := range idx {
+			idx[i] = min(n-1, int((float64(from+i)+0.5)*scale))
+		}
+		return idx
+	}
+	pos := scale * 0.5
+	for i := 0; i < to; i++ {
+		if i >= from {
+			idx[i-from] = min(n-1, int(pos))
+		}
+		pos += scale
+	}
+	return idx
 }
 
 // toNRGBA returns img as opaque 8-bit RGB, composited onto black, sharing

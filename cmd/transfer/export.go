@@ -7,6 +7,8 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -94,7 +96,13 @@ func export(c *cli.Context) error {
 	if err := atomicfile.WriteFile(path, out.Bytes, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%.1f MB): %d classes %v, output %q\n", path, float64(len(out.Bytes))/1e6, len(h.Classes), h.Classes, models.ProbabilitiesOutput)
+	// Some runtimes (onnxruntime-node 1.30 among them) cannot read custom
+	// metadata: the class names also go beside the model, one per line.
+	labels := labelsPath(path)
+	if err := atomicfile.WriteFile(labels, []byte(strings.Join(h.Classes, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s (%.1f MB): %d classes %v, output %q; class names also in %s\n", path, float64(len(out.Bytes))/1e6, len(h.Classes), h.Classes, models.ProbabilitiesOutput, labels)
 	if verified {
 		fmt.Fprintf(c.App.Writer, "verified on %d sample images: the exported model and backbone+head differ by at most %.2g in probability\n", n, diff)
 	}
@@ -259,4 +267,10 @@ func prepareFile(ctx context.Context, path string, r dataset.Resizer, opts datas
 		}
 	}
 	return nil, &dataset.ImageError{Path: path, Err: err}
+}
+
+// labelsPath is the class-name file beside an exported model:
+// classifier.onnx → classifier.labels.txt.
+func labelsPath(model string) string {
+	return strings.TrimSuffix(model, filepath.Ext(model)) + ".labels.txt"
 }

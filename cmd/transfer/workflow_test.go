@@ -104,6 +104,9 @@ func TestWorkflow(t *testing.T) {
 	if !strings.Contains(r.stdout, "verified on 4 sample images") {
 		t.Errorf("export:\n%s", r.stdout)
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "classifier.labels.txt")); err != nil || string(b) != "circles\nstripes\n" {
+		t.Errorf("classifier.labels.txt: %q, %v", b, err)
+	}
 	r = mustRun(t, dir, "predict", "--classifier", "classifier.onnx", "--format", "json", "images")
 	var viaONNX []Prediction
 	if err := json.Unmarshal([]byte(r.stdout), &viaONNX); err != nil || len(viaONNX) != 24 {
