@@ -3,6 +3,7 @@ package head
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -90,6 +91,9 @@ func Judge(e Evidence) Verdict {
 	v.ValLossRose, v.MinValLossEpoch = rose, minAt
 	significant := v.Gap > v.Noise && v.Gap >= OverfitGap
 	pct := func(x float64) float64 { return math.Round(100 * x) }
+	// Early stopping that went back to an earlier epoch has settled the
+	// question of training longer: its accuracies are the best epoch's.
+	restored := e.History.BestEpoch > 0 && e.History.BestEpoch < len(eps)
 	switch {
 	case significant && (rose || e.TrainAccuracy >= memorised):
 		v.Diagnosis = Overfitting
@@ -99,11 +103,11 @@ func Judge(e Evidence) Verdict {
 		}
 		v.Message = fmt.Sprintf("overfitting: training accuracy %.0f%% is %.0f points above validation accuracy %.0f%% (beyond the ±%.0f points of noise on %d validation images), and %s: the head memorises its few training images.%s",
 			pct(e.TrainAccuracy), pct(v.Gap), pct(e.ValAccuracy), pct(v.Noise), e.ValImages, why, advise(overfitAdvice(e.Used)))
-	case e.TrainAccuracy < lowAccuracy && stillFalling(eps):
+	case e.TrainAccuracy < lowAccuracy && !restored && stillFalling(eps):
 		v.Diagnosis = NotConverged
 		v.Message = fmt.Sprintf("not converged: training accuracy is %.0f%% and the training loss is still falling; the numbers say little yet.%s",
 			pct(e.TrainAccuracy), advise(convergeAdvice(e.Used)))
-	case e.TrainAccuracy < lowAccuracy:
+	case e.TrainAccuracy < lowAccuracy && !restored:
 		v.Diagnosis = Underfitting
 		v.Message = fmt.Sprintf("underfitting: training accuracy is only %.0f%% and no longer improving: the head cannot separate the training images with these embeddings and settings.%s",
 			pct(e.TrainAccuracy), advise(underfitAdvice(e.Used)))
@@ -115,7 +119,11 @@ func Judge(e Evidence) Verdict {
 		v.Diagnosis = Fits
 		v.Message = fmt.Sprintf("no sign of overfitting: training accuracy %.0f%%, validation accuracy %.0f%% (±%.0f points on %d images)",
 			pct(e.TrainAccuracy), pct(e.ValAccuracy), pct(v.Noise), e.ValImages)
-		if v.Gap >= OverfitGap {
+		if restored {
+			v.Message = fmt.Sprintf("early stopping kept epoch %d, the lowest val_loss: training accuracy %.0f%%, validation accuracy %.0f%% (±%.0f points on %d images)",
+				e.History.BestEpoch, pct(e.TrainAccuracy), pct(e.ValAccuracy), pct(v.Noise), e.ValImages)
+		}
+		if v.Gap >= OverfitGap && !restored {
 			v.Message += fmt.Sprintf("; the gap of %.0f points is real, but val_loss is still falling", pct(v.Gap))
 		}
 		v.Message += "."
@@ -181,7 +189,7 @@ func overfitAdvice(u Used) []string {
 func convergeAdvice(u Used) []string {
 	a := []string{fmt.Sprintf("--epochs %d", max(2*u.Epochs, 40))}
 	if u.LearningRate > 0 && u.LearningRate < 0.01 {
-		a = append(a, fmt.Sprintf("--lr %g", 3*u.LearningRate))
+		a = append(a, "--lr "+strconv.FormatFloat(3*u.LearningRate, 'g', 3, 64))
 	}
 	return a
 }

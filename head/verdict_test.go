@@ -35,7 +35,7 @@ func TestJudge(t *testing.T) {
 		{"the tutorial's split", head.Evidence{History: curve(tutorialLoss, tutorialVal), TrainAccuracy: 0.9667, ValAccuracy: 0.6, ValImages: 10, Used: head.Used{Epochs: 20, LearningRate: 0.001}},
 			head.Overfitting, []string{"37 points above", "±31 points of noise on 10 validation images", "val_loss has risen since epoch 2", "the head memorises its few training images", "--l2 0.01", "--early-stopping 5", "--cv 5"}, nil},
 		{"an untrained head: --val-last 5 --epochs 3", head.Evidence{History: curve([]float64{0.70, 0.69, 0.67}, []float64{0.72, 0.72, 0.72}), TrainAccuracy: 0.6667, ValAccuracy: 0.5, ValImages: 10, Used: head.Used{Epochs: 3, LearningRate: 0.001}},
-			head.NotConverged, []string{"training loss is still falling", "--epochs 40"}, []string{"overfitting"}},
+			head.NotConverged, []string{"training loss is still falling", "--epochs 40", "--lr 0.003."}, []string{"overfitting"}},
 		{"one image in six, val_loss falling below the training loss", head.Evidence{History: curve(falling, fallingBelow), TrainAccuracy: 1, ValAccuracy: 5.0 / 6, ValImages: 6, Used: head.Used{Epochs: 8}},
 			head.TooFewToTell, []string{"17 points", "6 validation images", "--cv 5"}, []string{"overfitting:"}},
 		{"underfitting", head.Evidence{History: curve(flat, flat), TrainAccuracy: 0.7, ValAccuracy: 0.68, ValImages: 200, Used: head.Used{Epochs: 10, L2: true}},
@@ -44,6 +44,12 @@ func TestJudge(t *testing.T) {
 			head.Fits, []string{"no sign of overfitting", "±2 points on 500 images"}, nil},
 		{"a real gap, val_loss still falling", head.Evidence{History: curve(falling, fallingBelow), TrainAccuracy: 0.95, ValAccuracy: 0.75, ValImages: 400},
 			head.Fits, []string{"the gap of 20 points is real, but val_loss is still falling"}, nil},
+		{"early stopping went back to epoch 2", head.Evidence{History: func() head.History {
+			h := curve(tutorialLoss[:17], tutorialVal[:17])
+			h.BestEpoch, h.StoppedEarly = 2, true
+			return h
+		}(), TrainAccuracy: 0.7333, ValAccuracy: 0.5, ValImages: 10, Used: head.Used{Epochs: 40, LearningRate: 0.003, EarlyStopping: true}},
+			head.TooFewToTell, []string{"23 points", "10 validation images"}, []string{"--epochs", "--lr"}},
 		{"memorised, without a validation curve (cross-validation)", head.Evidence{TrainAccuracy: 1, ValAccuracy: 0.55, ValImages: 40, Used: head.Used{CV: true, L2: true, EarlyStopping: true}},
 			head.Overfitting, []string{"all but memorised", "more training images"}, []string{"--l2", "--early-stopping", "--cv"}},
 	}

@@ -179,7 +179,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 		}
 	}
 	if errors.Is(err, context.Canceled) {
-		return x, fmt.Errorf("interrupted: every finished batch is committed to %s; rerun the same command to resume: %w", s.cache.Path(), err)
+		return x, interrupted{fmt.Sprintf("interrupted: every finished batch is committed to %s; rerun the same command to resume", s.cache.Path()), err}
 	}
 	if err != nil {
 		return x, err
@@ -217,11 +217,13 @@ const plainEvery = 10 * time.Second
 func newProgress(w io.Writer, total int, quiet bool) *progress {
 	p := &progress{w: w, total: total, quiet: quiet, last: time.Now()}
 	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+		// The bar's own rate and time estimate count cache hits, which
+		// finish at once ("787285 img/s", "[0s:0s]"): the description
+		// carries a rate of embedded images instead, once there is one.
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("embedding"),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
+			progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(false), progressbar.OptionSetPredictTime(false),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
 	return p
 }
@@ -232,19 +234,33 @@ func (p *progress) update(pr dataset.Progress) {
 		return
 	}
 	if p.bar != nil {
+		if rate, eta, ok := embedRate(pr); ok {
+			p.bar.Describe(fmt.Sprintf("embedding, %.0f images/s, %s left", rate, eta))
+		}
 		p.bar.Set(p.done)
 		return
 	}
 	if time.Since(p.last) >= plainEvery {
 		p.last = time.Now()
-		rate := float64(pr.Embedded) / pr.Elapsed.Seconds()
-		eta := "?"
-		if rate > 0 {
-			eta = (time.Duration(float64(pr.Total-pr.Done())/rate) * time.Second).String()
+		rate, eta, ok := embedRate(pr)
+		speed := "no rate yet"
+		if ok {
+			speed = fmt.Sprintf("%.1f images/s, %s left", rate, eta)
 		}
-		fmt.Fprintf(p.w, "embedding: %d/%d images (%d embedded, %d from cache, %d failed), %.1f images/s, ETA %s\n",
-			p.done, p.total, pr.Embedded, pr.Cached, pr.Failed, rate, eta)
+		fmt.Fprintf(p.w, "embedding: %d/%d images (%d embedded, %d from cache, %d failed), %s\n",
+			p.done, p.total, pr.Embedded, pr.Cached, pr.Failed, speed)
 	}
+}
+
+// embedRate is the rate of images actually embedded, and the time the rest
+// will take at it; there is none before a second of work and a first batch.
+func embedRate(pr dataset.Progress) (rate float64, eta time.Duration, ok bool) {
+	if pr.Embedded == 0 || pr.Elapsed < time.Second {
+		return 0, 0, false
+	}
+	rate = float64(pr.Embedded) / pr.Elapsed.Seconds()
+	eta = (time.Duration(float64(pr.Total-pr.Done())/rate) * time.Second).Round(time.Second)
+	return rate, eta, true
 }
 
 func (p *progress) finish() {
@@ -276,3 +292,13 @@ func inferBatch(c *cli.Context) int {
 	}
 	return c.Int(batchFlag.Name)
 }
+
+// interrupted says what an interruption left behind; it wraps the
+// context's error (for the exit code) without printing Go's words for it.
+type interrupted struct {
+	msg string
+	err error
+}
+
+func (e interrupted) Error() string { return e.msg }
+func (e interrupted) Unwrap() error { return e.err }

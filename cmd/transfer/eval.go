@@ -68,6 +68,9 @@ func eval(c *cli.Context) error {
 	if err := checkOutputs(c, plotFlag.Name); err != nil {
 		return err
 	}
+	if err := checkPlot(c); err != nil {
+		return err
+	}
 	set, err := loadSet(c)
 	if err != nil {
 		return err

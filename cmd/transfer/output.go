@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/internal/report"
 )
 
 // requireFlag fails, in one line, when a command's required flag is
@@ -43,6 +45,16 @@ func checkOutputs(c *cli.Context, names ...string) error {
 		}
 		tmp.Close()
 		os.Remove(tmp.Name())
+	}
+	return nil
+}
+
+// checkPlot refuses a --plot file of a format no plot is written in.
+func checkPlot(c *cli.Context) error {
+	if p := c.String(plotFlag.Name); p != "" {
+		if err := report.CheckPath(p); err != nil {
+			return usageError{fmt.Errorf("--plot %s: a plot is written as PNG, SVG or PDF: give the file the extension .png, .svg or .pdf", p)}
+		}
 	}
 	return nil
 }

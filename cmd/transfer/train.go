@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -18,7 +24,7 @@ var (
 	batchSizeFlag = &cli.IntFlag{Name: "batch-size", Category: catTraining, Value: defaults.BatchSize, Usage: "mini-batch size (Keras' default 32)"}
 	lrFlag        = &cli.Float64Flag{Name: "lr", Category: catTraining, Value: defaults.LR, Usage: "Adam learning rate (Keras' default 0.001)"}
 	l2Flag        = &cli.Float64Flag{Name: "l2", Category: catTraining, Usage: "L2 penalty on the kernel: adds l2·ΣW² to the loss"}
-	classWeight   = &cli.StringFlag{Name: "class-weight", Category: catTraining, Usage: "balanced: weigh each class's loss by n/(classes·n_class)"}
+	classWeight   = &cli.StringFlag{Name: "class-weight", Category: catTraining, Usage: "balanced (weigh each class's loss by n/(classes·n_class)), or class=weight pairs, e.g. cat=1,dog=2.5 (unnamed classes weigh 1)"}
 	earlyStopFlag = &cli.IntFlag{Name: "early-stopping", Category: catTraining, Usage: "stop after N epochs without a better val_loss and restore the best weights (needs validation)"}
 	seedFlag      = &cli.Int64Flag{Name: "seed", Category: catTraining, Value: defaults.Seed, Usage: "seed of the initial weights, shuffles and splits: equal seeds give identical heads"}
 
@@ -51,14 +57,38 @@ func trainOptions(c *cli.Context) (head.Options, error) {
 	o := head.DefaultOptions()
 	o.Epochs, o.BatchSize, o.LearningRate, o.L2 = c.Int(epochsFlag.Name), c.Int(batchSizeFlag.Name), c.Float64(lrFlag.Name), c.Float64(l2Flag.Name)
 	o.Patience, o.Seed = c.Int(earlyStopFlag.Name), uint64(c.Int64(seedFlag.Name))
-	switch cw := c.String(classWeight.Name); cw {
-	case "":
-	case "balanced":
+	if cw := c.String(classWeight.Name); cw == "balanced" {
 		o.Balanced = true
-	default:
-		return o, usageError{fmt.Errorf("--class-weight %q: only balanced is supported", cw)}
+	}
+	if lr := o.LearningRate; !(lr > 0 && lr <= 1) {
+		fmt.Fprintf(c.App.ErrWriter, "warning: --lr %g is outside (0, 1]; Adam's learning rates are usually 1e-4 to 1e-2\n", lr)
 	}
 	return o, nil
+}
+
+// classWeights reads --class-weight name=w,... for the set's classes;
+// classes it does not name weigh 1.
+func classWeights(spec string, classes []string) ([]float64, error) {
+	if spec == "" || spec == "balanced" {
+		return nil, nil
+	}
+	w := make([]float64, len(classes))
+	for i := range w {
+		w[i] = 1
+	}
+	for _, kv := range strings.Split(spec, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		x, err := strconv.ParseFloat(val, 64)
+		if !ok || err != nil || !(x > 0) || math.IsInf(x, 0) {
+			return nil, usageError{fmt.Errorf("--class-weight %q: want balanced, or class=weight pairs with positive weights, e.g. cat=1,dog=2.5", spec)}
+		}
+		i := slices.Index(classes, name)
+		if i < 0 {
+			return nil, usageError{fmt.Errorf("--class-weight: there is no class %q (the classes are %s)", name, strings.Join(classes, ", "))}
+		}
+		w[i] = x
+	}
+	return w, nil
 }
 
 // toData turns a labelled set's usable embeddings into training data.
@@ -89,6 +119,9 @@ func train(c *cli.Context) error {
 		return err
 	}
 	if err := checkOutputs(c, outputFlag.Name, plotFlag.Name); err != nil {
+		return err
+	}
+	if err := checkPlot(c); err != nil {
 		return err
 	}
 	opts, err := trainOptions(c)
@@ -141,6 +174,9 @@ func train(c *cli.Context) error {
 	if err := checkClasses(c, stderr, set.Classes, classCounts(all.Y, len(set.Classes))); err != nil {
 		return err
 	}
+	if opts.ClassWeights, err = classWeights(c.String(classWeight.Name), set.Classes); err != nil {
+		return err
+	}
 
 	res := trainResult{Classes: set.Classes}
 	var trainData head.Data
@@ -149,14 +185,19 @@ func train(c *cli.Context) error {
 	case c.IsSet(cvFlag.Name):
 		k := c.Int(cvFlag.Name)
 		cv, err := head.CrossValidate(c.Context, all, k, opts)
+		if errors.Is(err, context.Canceled) {
+			return interrupted{"interrupted during cross-validation: nothing was saved (the embeddings are cached)", err}
+		}
 		if err != nil {
 			return usageError{err}
 		}
 		res.CV = &cv
 		v := cv.Judge(used(opts))
 		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
-		if format == formatText {
-			writeCV(stdout, cv, v)
+		if p := c.String(plotFlag.Name); p != "" {
+			if err := plotCV(c, p, cv, set.Classes); err != nil {
+				return err
+			}
 		}
 		trainData = all
 	case c.IsSet(valSplitFlag.Name), c.IsSet(valLastFlag.Name):
@@ -186,7 +227,11 @@ func train(c *cli.Context) error {
 		trainData = all
 	}
 
-	if c.IsSet(cvFlag.Name) && c.String(outputFlag.Name) == "" && c.String(plotFlag.Name) == "" {
+	if c.IsSet(cvFlag.Name) && c.String(outputFlag.Name) == "" {
+		if format == formatText {
+			writeCV(stdout, *res.CV, *res.Verdict)
+			fmt.Fprintln(stderr, "the cross-validated head was not saved: add -o head.json to train one on all the images and keep it")
+		}
 		return writeTrainResult(c, format, res)
 	}
 	res.TrainImages = trainData.Len()
@@ -194,6 +239,9 @@ func train(c *cli.Context) error {
 		res.ValImages = valData.Len()
 	}
 	if !quiet && format == formatText {
+		if c.IsSet(cvFlag.Name) {
+			fmt.Fprint(stderr, "the final head: ")
+		}
 		fmt.Fprintf(stderr, "training on %d images", res.TrainImages)
 		if valData != nil {
 			fmt.Fprintf(stderr, ", validating on %d", res.ValImages)
@@ -203,6 +251,9 @@ func train(c *cli.Context) error {
 	}
 	start := time.Now()
 	layer, hist, err := head.Train(c.Context, trainData, valData, opts)
+	if errors.Is(err, context.Canceled) {
+		return interrupted{fmt.Sprintf("interrupted after %d epochs: nothing was saved (the embeddings are cached)", len(hist.Epochs)), err}
+	}
 	if err != nil {
 		return usageError{err}
 	}
@@ -230,6 +281,11 @@ func train(c *cli.Context) error {
 			fmt.Fprintln(stdout, res.Verdict.Message)
 		}
 	}
+	if p := c.String(plotFlag.Name); p != "" && !c.IsSet(cvFlag.Name) {
+		if err := report.LearningCurves(p, "training", hist); err != nil {
+			return err
+		}
+	}
 	if p := c.String(outputFlag.Name); p != "" {
 		m := &head.Model{Layer: layer, Classes: set.Classes, Source: sess.provenance(), Options: opts, History: hist, Created: time.Now()}
 		m.Options.OnEpoch = nil
@@ -240,11 +296,13 @@ func train(c *cli.Context) error {
 		if format == formatText {
 			fmt.Fprintf(stdout, "saved head to %s\n", p)
 		}
+	} else if format == formatText {
+		fmt.Fprintln(stderr, "the head was not saved: add -o head.json to keep it")
 	}
-	if p := c.String(plotFlag.Name); p != "" {
-		if err := report.LearningCurves(p, "training", hist); err != nil {
-			return err
-		}
+	// The cross-validation's estimate is what the run is for: it comes
+	// last, after the final head's epochs.
+	if res.CV != nil && format == formatText {
+		writeCV(stdout, *res.CV, *res.Verdict)
 	}
 	return writeTrainResult(c, format, res)
 }
@@ -275,6 +333,31 @@ func writeTrainResult(c *cli.Context, format string, res trainResult) error {
 		return writeCSV(c, rows)
 	}
 	return nil
+}
+
+// plotCV draws the folds' learning curves to path and the pooled confusion
+// matrix of the held-out predictions beside it (path-confusion.png).
+func plotCV(c *cli.Context, path string, cv head.CVResult, classes []string) error {
+	var hs []head.History
+	for _, f := range cv.Folds {
+		hs = append(hs, f.History)
+	}
+	if err := report.FoldCurves(path, fmt.Sprintf("%d-fold cross-validation", len(cv.Folds)), hs); err != nil {
+		return err
+	}
+	cm := confusionPath(path)
+	if err := report.ConfusionMatrix(cm, "held-out predictions of every fold", cv.Confusion, classes); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "plotted the folds' curves to %s and their pooled confusion matrix to %s\n", path, cm)
+	return nil
+}
+
+// confusionPath names the confusion matrix's file beside a plot:
+// curves.png → curves-confusion.png.
+func confusionPath(p string) string {
+	ext := filepath.Ext(p)
+	return strings.TrimSuffix(p, ext) + "-confusion" + ext
 }
 
 // used lists what a run already does against overfitting, for the

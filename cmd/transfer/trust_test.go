@@ -144,3 +144,47 @@ func TestHeadFromTurboJPEGWithoutIt(t *testing.T) {
 		t.Errorf("--decoder go: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestSmallerRoughEdges pins the smaller fixes: the head not saved is
+// said, the cross-validation's summary comes last, a learning rate out of
+// range is warned of, plots are written in the format their name asks for
+// or refused before any work, explicit class weights, per-fold curves.
+func TestSmallerRoughEdges(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 6)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	base := []string{"train", "--model", "model.onnx", "--data", "images", "--epochs", "2"}
+	run := func(args ...string) result { return mustRun(t, dir, append(append([]string{}, base...), args...)...) }
+
+	if r := run(); !strings.Contains(r.stderr, "the head was not saved: add -o head.json to keep it") {
+		t.Errorf("no -o:\n%s", r.stderr)
+	}
+	r := run("--cv", "3", "-o", "cv.json")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if !strings.Contains(r.stdout, "saved head to cv.json") || !strings.Contains(lines[len(lines)-2], "validation accuracy") || strings.Index(r.stdout, "saved head") > strings.Index(r.stdout, "3-fold stratified cross-validation") {
+		t.Errorf("--cv -o: the summary is not last:\n%s", r.stdout)
+	}
+	if r := run("--lr", "5"); !strings.Contains(r.stderr, "warning: --lr 5 is outside (0, 1]") {
+		t.Errorf("--lr 5:\n%s", r.stderr)
+	}
+	run("--plot", "curves.svg", "--val-split", "0.3", "--early-stopping", "5")
+	if b, _ := os.ReadFile(filepath.Join(dir, "curves.svg")); !strings.Contains(string(b[:min(len(b), 200)]), "<svg") || !strings.Contains(string(b), "restored: epoch") {
+		t.Errorf("curves.svg is no SVG with the restored epoch marked: %.80q", b)
+	}
+	if r := transfer(t, dir, nil, append(base, "--plot", "curves.gif")...); r.code != 2 || !strings.Contains(r.stderr, "give the file the extension .png, .svg or .pdf") || strings.Contains(r.stderr, "embedded") {
+		t.Errorf("--plot curves.gif: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run("--class-weight", "stripes=3", "--format", "json"); !strings.Contains(r.stdout, `"train_accuracy"`) {
+		t.Errorf("--class-weight stripes=3:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := transfer(t, dir, nil, append(base, "--class-weight", "squares=3")...); r.code != 2 || !strings.Contains(r.stderr, `there is no class "squares" (the classes are circles, stripes)`) {
+		t.Errorf("--class-weight squares=3: exit %d\n%s", r.code, r.stderr)
+	}
+	run("--cv", "3", "--plot", "cv.png")
+	for _, f := range []string{"cv.png", "cv-confusion.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() < 1000 {
+			t.Errorf("--cv --plot: %s: %v", f, err)
+		}
+	}
+}

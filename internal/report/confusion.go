@@ -3,13 +3,11 @@ package report
 import (
 	"fmt"
 	"image/color"
-	"os"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // confusionGrid presents a confusion matrix as a heat-map grid: column c is
@@ -75,9 +73,7 @@ func ConfusionMatrix(path, title string, m [][]int, names []string) error {
 	p.NominalX(xn...)
 	p.NominalY(yn...)
 	side := vg.Length(2.5+0.7*float64(n)) * vg.Inch
-	img := vgimg.New(side, side)
-	p.Draw(draw.New(img))
-	return savePNG(img, path)
+	return save(path, side, side, p.Draw)
 }
 
 // blues is a sequential palette from near white to dark blue, so that
@@ -101,14 +97,3 @@ func maxInt(a, b int) int {
 	return b
 }
 
-func savePNG(img *vgimg.Canvas, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}

@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/transfer-go/transfer/head"
@@ -78,5 +79,21 @@ func TestConfusionMatrix(t *testing.T) {
 	}
 	if err := ConfusionMatrix(p, "empty", nil, nil); err == nil {
 		t.Error("plotted an empty matrix")
+	}
+}
+
+// TestEpochTicks: epochs are whole numbers, about ten ticks at most.
+func TestEpochTicks(t *testing.T) {
+	for _, tc := range []struct {
+		max  float64
+		want string
+	}{{5, "0 1 2 3 4 5"}, {20, "0 2 4 6 8 10 12 14 16 18 20"}, {100, "0 10 20 30 40 50 60 70 80 90 100"}, {37, "0 5 10 15 20 25 30 35"}} {
+		var got []string
+		for _, tk := range (epochTicks{}).Ticks(0, tc.max) {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("0..%v: %v, want %s", tc.max, got, tc.want)
+		}
 	}
 }
