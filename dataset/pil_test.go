@@ -65,4 +65,3 @@ func maxDiff(a *image.NRGBA, b image.Image) (int, image.Point) {
 	}
 	return worst, at
 }
-

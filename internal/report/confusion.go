@@ -96,4 +96,3 @@ func maxInt(a, b int) int {
 	}
 	return b
 }
-
