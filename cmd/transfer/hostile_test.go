@@ -174,6 +174,9 @@ func TestCacheCommandsOnBadPaths(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("transfer %s: exit %d, %q; want %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
 		}
+		if strings.Contains(r.stderr, "--cache") && tc.args[1] == "merge" {
+			t.Errorf("transfer %s names --cache, which merge does not have: %s", strings.Join(tc.args, " "), r.stderr)
+		}
 		if _, err := os.Stat(filepath.Join(dir, tc.stray)); err == nil {
 			t.Errorf("transfer %s left %s", strings.Join(tc.args, " "), tc.stray)
 		}
