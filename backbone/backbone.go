@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"

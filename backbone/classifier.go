@@ -6,7 +6,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/internal/mobilenet"

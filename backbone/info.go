@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 )

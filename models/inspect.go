@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/internal/onnxgraph"

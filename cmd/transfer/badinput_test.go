@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 
 	"github.com/transfer-go/transfer/internal/mobilenet"
 	"github.com/transfer-go/transfer/internal/onnxgraph"

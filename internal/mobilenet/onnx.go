@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 )

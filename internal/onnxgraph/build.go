@@ -1,7 +1,7 @@
 package onnxgraph
 
 import (
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Node returns a node of the default domain.

@@ -3,7 +3,7 @@ package onnxgraph
 import (
 	"fmt"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // checkExternal refuses a model that stores any tensor outside the file:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // externalTensor is a tensor whose data ONNX Runtime would read from

@@ -1,7 +1,7 @@
 package onnxgraph
 
 import (
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Index answers structural questions about one graph: which node makes a

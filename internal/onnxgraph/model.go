@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	"google.golang.org/protobuf/proto"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 func TestTensorRoundTrip(t *testing.T) {

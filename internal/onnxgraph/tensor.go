@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Floats decodes a FLOAT tensor's values, from raw_data or float_data.
