@@ -131,8 +131,8 @@ type event struct {
 	row    Row       // hash, path record; Vector set for a cache hit
 	logits []float32 // cached logits, on a hit
 	hit    bool
-	pathUp bool      // the path record is new or stale
-	tensor []float32 // the preprocessed image, on a miss
+	pathUp bool       // the path record is new or stale
+	tensor *[]float32 // the preprocessed image, on a miss
 	err    error
 }
 
@@ -204,7 +204,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	jobs := make(chan int)
 	events := make(chan event, 2*opts.Batch)
 	il := info.InputLen()
-	pool := sync.Pool{New: func() any { return make([]float32, il) }}
+	pool := sync.Pool{New: func() any { t := make([]float32, il); return &t }}
 	filler := backbone.NewFiller(info.Preprocess, info.Layout)
 	var workers sync.WaitGroup
 	for w := 0; w < opts.Workers; w++ {
@@ -468,8 +468,8 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		ev.err = &ImageError{Path: it.Path, Err: err}
 		return ev
 	}
-	t := pool.Get().([]float32)
-	filler.Fill(t, img)
+	t := pool.Get().(*[]float32)
+	filler.Fill(*t, img)
 	ev.tensor = t
 	return ev
 }
@@ -489,7 +489,7 @@ func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, 
 	}
 	buf = buf[:n*il]
 	for i, ev := range pending {
-		copy(buf[i*il:(i+1)*il], ev.tensor)
+		copy(buf[i*il:(i+1)*il], *ev.tensor)
 		pool.Put(ev.tensor)
 	}
 	res, err := emb.Run(ctx, buf)

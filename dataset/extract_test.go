@@ -115,7 +115,7 @@ func TestExtractKeepsLogits(t *testing.T) {
 }
 
 func TestExtractSkipsBadImages(t *testing.T) {
-	dir, set := catsLike(t, 4)
+	dir, _ := catsLike(t, 4)
 	good, _ := os.ReadFile(filepath.Join(dir, "f01.jpg"))
 	bad := map[string][]byte{
 		"f90.jpg": nil,

@@ -63,7 +63,9 @@ func TestUnreadableSubfolder(t *testing.T) {
 	if os.Geteuid() != 0 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestUnreadableSubfolder$")
 		cmd.Env = append(os.Environ(), "TRANSFER_TEST_WALK="+dir)
-		out, err = cmd.Output()
+		if out, err = cmd.Output(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
 	} else {
 		exe := filepath.Join(dir, "walk.test")
 		b, err := os.ReadFile(os.Args[0])

@@ -92,7 +92,6 @@ func TestExportMatchesBackbonePlusHead(t *testing.T) {
 			}
 
 			rng := rand.New(rand.NewPCG(1, 1))
-			var imgs [][]float32
 			var pix []uint8
 			var raw, pre []float32
 			filler := backbone.NewFiller(info.Preprocess, info.Layout)
@@ -101,7 +100,7 @@ func TestExportMatchesBackbonePlusHead(t *testing.T) {
 				img := synthetic.Draw(i%2, 2, 32, 32, rng)
 				p := make([]float32, info.InputLen())
 				filler.Fill(p, img)
-				imgs, pre = append(imgs, p), append(pre, p...)
+				pre = append(pre, p...)
 				r := make([]float32, info.InputLen())
 				rawFiller.Fill(r, img)
 				raw = append(raw, r...)

@@ -106,7 +106,7 @@ func cacheCheck(c *cli.Context) error {
 
 func cacheMerge(c *cli.Context) error {
 	if c.NArg() < 2 {
-		return usageError{fmt.Errorf("cache merge: give the output cache and at least one input: transfer cache merge OUT IN...")}
+		return usageError{fmt.Errorf("cache merge: give the output cache and at least one input (transfer cache merge OUT IN [IN ...])")}
 	}
 	n, err := dataset.MergeCaches(c.Context, c.Args().First(), c.Args().Tail()...)
 	if err != nil {

@@ -26,12 +26,6 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func badInput(err error) error {
-	if err == nil {
-		return nil
-	}
-	return usageError{err}
-}
 
 // badInputErrors are library errors that mean "fix your input".
 var badInputErrors = []error{
