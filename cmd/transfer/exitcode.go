@@ -26,7 +26,6 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-
 // badInputErrors are library errors that mean "fix your input".
 var badInputErrors = []error{
 	onnxgraph.ErrNotONNX, onnxgraph.ErrExternalData,
