@@ -431,10 +431,11 @@ func (c *Cache) AddBackbone(b Backbone) error {
 	return nil
 }
 
-// Key selects the embeddings of one backbone and resize specification.
+// Key selects the embeddings of one backbone and pixel specification.
 type Key struct {
 	Fingerprint string
-	Resize      string
+	// Pixels is the PixelSpec's string: the resize and the decoder.
+	Pixels string
 }
 
 // Entry is a cached embedding.
@@ -448,7 +449,7 @@ type Entry struct {
 func (c *Cache) Get(ctx context.Context, k Key, sha string) (Entry, bool, error) {
 	var dim int
 	var vec, logits []byte
-	err := c.getStmt.QueryRowContext(ctx, k.Fingerprint, sha, k.Resize).Scan(&dim, &vec, &logits)
+	err := c.getStmt.QueryRowContext(ctx, k.Fingerprint, sha, k.Pixels).Scan(&dim, &vec, &logits)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, false, nil
 	}
@@ -517,7 +518,7 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 			if r.Logits != nil {
 				logits = encodeVector(r.Logits)
 			}
-			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, k.Resize, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
+			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, k.Pixels, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
 				return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
 			}
 		}
@@ -589,7 +590,7 @@ func (c *Cache) entries(ctx context.Context, k Key, shas []string, vectors bool)
 		cols = "image_sha256, dim, vector, logits IS NOT NULL, logits"
 	}
 	q := `SELECT ` + cols + ` FROM embeddings WHERE fingerprint = ? AND resize = ? AND image_sha256 IN `
-	err := c.inChunks(ctx, q, []any{k.Fingerprint, k.Resize}, shas, func(rows *sql.Rows) error {
+	err := c.inChunks(ctx, q, []any{k.Fingerprint, k.Pixels}, shas, func(rows *sql.Rows) error {
 		var sha string
 		var dim int
 		// RawBytes point into SQLite's memory: decoding from them saves a

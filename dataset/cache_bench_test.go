@@ -33,7 +33,7 @@ func cacheRows(n, dim int) []dataset.Row {
 func BenchmarkCache(b *testing.B) {
 	const n, dim = 100000, 1280
 	rows := cacheRows(n, dim)
-	k := dataset.Key{Fingerprint: "fp", Resize: "stretch/bilinear/224x224"}
+	k := dataset.Key{Fingerprint: "fp", Pixels: "stretch/bilinear/224x224"}
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		c, err := dataset.OpenCache(filepath.Join(b.TempDir(), "cache.db"))

@@ -128,7 +128,7 @@ func TestSchemaUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, ok, err := ro.Get(ctx, dataset.Key{Fingerprint: "fp", Resize: "stretch/bilinear/8x8"}, "sha1"); err != nil || !ok || e.Vector[1] != 2 {
+	if e, ok, err := ro.Get(ctx, dataset.Key{Fingerprint: "fp", Pixels: "stretch/bilinear/8x8"}, "sha1"); err != nil || !ok || e.Vector[1] != 2 {
 		t.Fatalf("read-only Get on schema 1: %v %v %v", e, ok, err)
 	}
 	ro.Close()
@@ -198,7 +198,7 @@ func TestReadOnlyCache(t *testing.T) {
 	if s, err := ro.Stats(ctx); err != nil || s.Images != 4 {
 		t.Fatalf("stats: %+v %v", s, err)
 	}
-	if err := ro.Put(ctx, dataset.Key{Fingerprint: "fp", Resize: "x"}, []dataset.Row{{SHA256: "z", Vector: []float32{1}}}); !errors.Is(err, dataset.ErrCacheReadOnly) {
+	if err := ro.Put(ctx, dataset.Key{Fingerprint: "fp", Pixels: "x"}, []dataset.Row{{SHA256: "z", Vector: []float32{1}}}); !errors.Is(err, dataset.ErrCacheReadOnly) {
 		t.Errorf("Put: %v", err)
 	}
 	// Extraction with ContinueWithoutSaving embeds what the cache lacks

@@ -28,7 +28,7 @@ func openCache(t *testing.T, path string) *dataset.Cache {
 func TestCachePutGet(t *testing.T) {
 	ctx := context.Background()
 	c := openCache(t, filepath.Join(t.TempDir(), "sub", "cache.db"))
-	k := dataset.Key{Fingerprint: "fp", Resize: "stretch/bilinear/8x8"}
+	k := dataset.Key{Fingerprint: "fp", Pixels: "stretch/bilinear/8x8"}
 	if err := c.Put(ctx, k, []dataset.Row{{SHA256: "aa", Path: "/x/a.jpg", Size: 3, MtimeNS: 9, Label: "cat", Vector: []float32{1, 2.5, -3}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestCachePutGet(t *testing.T) {
 	if err != nil || !ok || len(e.Vector) != 3 || e.Vector[1] != 2.5 || e.Logits != nil {
 		t.Fatalf("Get = %v, %v, %v", e, ok, err)
 	}
-	if _, ok, _ := c.Get(ctx, dataset.Key{Fingerprint: "fp", Resize: "crop/bilinear/8x8"}, "aa"); ok {
+	if _, ok, _ := c.Get(ctx, dataset.Key{Fingerprint: "fp", Pixels: "crop/bilinear/8x8"}, "aa"); ok {
 		t.Error("another resize specification hit")
 	}
 	// A second Put of the same image keeps the first vector and adds logits.

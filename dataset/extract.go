@@ -119,10 +119,18 @@ func (x *Extraction) Rows(set *Set) (vectors [][]float32, labels, items []int) {
 	return vectors, labels, items
 }
 
+// BackboneOf is the cache's record of a backbone; model names it.
+func BackboneOf(info backbone.Info, model string) Backbone {
+	return Backbone{
+		Fingerprint: info.Fingerprint, Model: model, ModelSHA256: info.ModelSHA256, EmbeddingTensor: info.Features.Tensor,
+		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), InputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), Dim: info.Dim,
+	}
+}
+
 // CacheKey returns the key under which a backbone's embeddings of images
 // decoded by d and resized by r are cached.
 func CacheKey(info backbone.Info, r Resizer, d Decoder) Key {
-	return Key{Fingerprint: info.Fingerprint, Resize: PixelSpec(r, d)}
+	return Key{Fingerprint: info.Fingerprint, Pixels: PixelSpec{Resizer: r, Decoder: d}.String()}
 }
 
 // event is what a worker reports about one item.
@@ -167,10 +175,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		opts.Decode.Budget = NewMemoryBudget(0)
 	}
 	var saveErr error
-	if err := cache.AddBackbone(Backbone{
-		Fingerprint: info.Fingerprint, Model: opts.Model, ModelSHA256: info.ModelSHA256, EmbeddingTensor: info.Features.Tensor,
-		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), InputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), Dim: info.Dim,
-	}); err != nil {
+	if err := cache.AddBackbone(BackboneOf(info, opts.Model)); err != nil {
 		if !opts.ContinueWithoutSaving {
 			return nil, err
 		}

@@ -65,3 +65,22 @@ func maxDiff(a *image.NRGBA, b image.Image) (int, image.Point) {
 	}
 	return worst, at
 }
+
+// TestPixelSpecRoundTrip: what String writes, Parse reads back; anything
+// else is refused.
+func TestPixelSpecRoundTrip(t *testing.T) {
+	for _, p := range []dataset.PixelSpec{
+		{Resizer: dataset.Resizer{Width: 224, Height: 224}},
+		{Resizer: dataset.Resizer{Width: 320, Height: 240, Mode: dataset.ResizeCrop, Filter: dataset.Nearest}, Decoder: dataset.TurboJPEG},
+	} {
+		got, err := dataset.ParsePixelSpec(p.String())
+		if err != nil || got != p {
+			t.Errorf("%s: %+v, %v", p, got, err)
+		}
+	}
+	for _, bad := range []string{"", "stretch", "stretch/bilinear", "crop/cubic/224x224", "stretch/bilinear/0x224", "stretch/bilinear/224x224/libjpeg", "a/b/c/d/e"} {
+		if _, err := dataset.ParsePixelSpec(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

@@ -84,43 +84,48 @@ func (r Resizer) Spec() string {
 	return fmt.Sprintf("%s/%s/%dx%d", r.Mode, r.Filter, r.Width, r.Height)
 }
 
-// PixelSpec names everything that decides the pixels a model sees: the
-// resize and, when it is not Go's, the JPEG decoder. Caches key embeddings
-// by it together with the image bytes.
-func PixelSpec(r Resizer, d Decoder) string {
-	if d == TurboJPEG {
-		return r.Spec() + "/" + d.String()
-	}
-	return r.Spec()
+// PixelSpec is everything that decides the pixels a model sees: the resize
+// and the JPEG decoder. Caches key embeddings by it together with the image
+// bytes, and heads record it.
+type PixelSpec struct {
+	Resizer
+	Decoder Decoder
 }
 
-// ParsePixelSpec reads what PixelSpec writes: "crop/nearest/224x224",
-// with "/turbojpeg" at the end when that decoder made the pixels.
-func ParsePixelSpec(s string) (Resizer, Decoder, error) {
+// String writes the specification: "crop/nearest/224x224", with
+// "/turbojpeg" at the end when that decoder makes the pixels.
+func (p PixelSpec) String() string {
+	if p.Decoder == TurboJPEG {
+		return p.Resizer.Spec() + "/" + p.Decoder.String()
+	}
+	return p.Resizer.Spec()
+}
+
+// ParsePixelSpec reads what PixelSpec.String writes.
+func ParsePixelSpec(s string) (PixelSpec, error) {
 	parts := strings.Split(s, "/")
 	bad := fmt.Errorf("pixel specification %q: want mode/filter/WxH[/decoder], e.g. stretch/bilinear/224x224", s)
 	if len(parts) < 3 || len(parts) > 4 {
-		return Resizer{}, GoDecoder, bad
+		return PixelSpec{}, bad
 	}
-	var r Resizer
+	var p PixelSpec
 	var err error
-	if r.Mode, err = ParseResizeMode(parts[0]); err != nil {
-		return Resizer{}, GoDecoder, bad
+	if p.Mode, err = ParseResizeMode(parts[0]); err != nil {
+		return PixelSpec{}, bad
 	}
-	if r.Filter, err = ParseFilter(parts[1]); err != nil {
-		return Resizer{}, GoDecoder, bad
+	if p.Filter, err = ParseFilter(parts[1]); err != nil {
+		return PixelSpec{}, bad
 	}
-	if _, err := fmt.Sscanf(parts[2], "%dx%d", &r.Width, &r.Height); err != nil || r.Width < 1 || r.Height < 1 {
-		return Resizer{}, GoDecoder, bad
+	if _, err := fmt.Sscanf(parts[2], "%dx%d", &p.Width, &p.Height); err != nil || p.Width < 1 || p.Height < 1 {
+		return PixelSpec{}, bad
 	}
-	d := GoDecoder
 	if len(parts) == 4 {
 		if parts[3] != TurboJPEG.String() {
-			return Resizer{}, GoDecoder, bad
+			return PixelSpec{}, bad
 		}
-		d = TurboJPEG
+		p.Decoder = TurboJPEG
 	}
-	return r, d, nil
+	return p, nil
 }
 
 // shorterSide is the side crop mode scales the shorter side to: 256/224 of

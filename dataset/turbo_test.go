@@ -90,7 +90,7 @@ func TestTurboJPEGScalesLargeImages(t *testing.T) {
 			t.Errorf("for %s: reduced decoding changes the result by %.2f per channel", tc.r.Spec(), d)
 		}
 	}
-	if got := dataset.PixelSpec(dataset.Resizer{Width: 8, Height: 8}, dataset.TurboJPEG); got != "stretch/bilinear/8x8/turbojpeg" {
+	if got := (dataset.PixelSpec{Resizer: dataset.Resizer{Width: 8, Height: 8}, Decoder: dataset.TurboJPEG}).String(); got != "stretch/bilinear/8x8/turbojpeg" {
 		t.Errorf("PixelSpec %q", got)
 	}
 }

@@ -43,13 +43,14 @@ var ErrBadHeadFile = errors.New("not a usable head file")
 var ErrBackboneMismatch = errors.New("head and backbone do not match")
 
 // Provenance records what produced the embeddings a head was trained on.
-// Fingerprint and Resize decide compatibility; the other fields explain it.
+// Fingerprint and Pixels decide compatibility; the other fields explain it.
 type Provenance struct {
 	// Fingerprint is the backbone's fingerprint (model bytes, embedding
 	// tensor, preprocessing, input size and layout).
 	Fingerprint string `json:"fingerprint"`
-	// Resize is the image resize specification (mode/filter/size).
-	Resize string `json:"resize"`
+	// Pixels is the pixel specification (dataset.PixelSpec): resize mode,
+	// filter, size and JPEG decoder. Its JSON name is the first version's.
+	Pixels string `json:"resize"`
 	Model  string `json:"model,omitempty"`
 	// Catalogue is the catalogue name of the model, when it is one: the
 	// head then finds it in any machine's models folder.
@@ -71,9 +72,9 @@ func (want Provenance) Check(p Provenance) error {
 			ErrBackboneMismatch, want.Model, want.EmbeddingTensor, want.Preprocess, want.Layout, want.InputSize[0], want.InputSize[1], want.Fingerprint,
 			p.Model, p.EmbeddingTensor, p.Preprocess, p.Layout, p.InputSize[0], p.InputSize[1], p.Fingerprint)
 	}
-	if want.Resize != p.Resize {
+	if want.Pixels != p.Pixels {
 		return fmt.Errorf("%w: the head was trained on images resized as %s, not %s; pass the same --resize and --filter as for training",
-			ErrBackboneMismatch, want.Resize, p.Resize)
+			ErrBackboneMismatch, want.Pixels, p.Pixels)
 	}
 	return nil
 }

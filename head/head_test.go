@@ -355,7 +355,7 @@ func testModel(t *testing.T) *head.Model {
 		t.Fatal(err)
 	}
 	return &head.Model{Layer: layer, Classes: []string{"a", "b", "c"}, Options: opts, History: hist, Created: time.Unix(1700000000, 0),
-		Source: head.Provenance{Fingerprint: "f1", Resize: "stretch/bilinear/224x224", Model: "m.onnx", Preprocess: "keras", Layout: "NHWC", InputSize: [2]int{224, 224}}}
+		Source: head.Provenance{Fingerprint: "f1", Pixels: "stretch/bilinear/224x224", Model: "m.onnx", Preprocess: "keras", Layout: "NHWC", InputSize: [2]int{224, 224}}}
 }
 
 func TestSaveLoad(t *testing.T) {
@@ -381,7 +381,7 @@ func TestSaveLoad(t *testing.T) {
 		t.Errorf("mismatch error %v", err)
 	}
 	other = m.Source
-	other.Resize = "crop/bilinear/224x224"
+	other.Pixels = "crop/bilinear/224x224"
 	if err := got.Source.Check(other); !errors.Is(err, head.ErrBackboneMismatch) || !strings.Contains(err.Error(), "--resize") {
 		t.Errorf("resize mismatch error %v", err)
 	}

@@ -3,7 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
@@ -17,14 +16,12 @@ type ClassifierMeta struct {
 	Fingerprint string
 	Preprocess  backbone.Preprocess
 	Layout      backbone.Layout
-	Width       int
-	Height      int
-	Resizer     dataset.Resizer
-	// Decoder is the JPEG decoder whose pixels the head was trained on.
-	Decoder dataset.Decoder
-	// Pixels is the raw-pixel input type, or "" when the model takes
+	// Pixels is how images were brought to the backbone's input for the
+	// head: size, resize mode, filter and JPEG decoder.
+	Pixels dataset.PixelSpec
+	// Input is the raw-pixel input type, or "" when the model takes
 	// preprocessed floats.
-	Pixels PixelType
+	Input PixelType
 }
 
 // ReadClassifierMeta reads the metadata Export writes. A model without it
@@ -49,26 +46,19 @@ func ReadClassifierMeta(m *onnxgraph.Model) (ClassifierMeta, error) {
 	if meta.Layout, err = backbone.ParseLayout(props[MetaLayout]); err != nil || meta.Layout == backbone.LayoutAuto {
 		return meta, fmt.Errorf("%w: metadata %s is %q", backbone.ErrBadInput, MetaLayout, props[MetaLayout])
 	}
-	if _, err := fmt.Sscanf(props[MetaInputSize], "%dx%d", &meta.Width, &meta.Height); err != nil {
+	var w, h int
+	if _, err := fmt.Sscanf(props[MetaInputSize], "%dx%d", &w, &h); err != nil {
 		return meta, fmt.Errorf("%w: metadata %s is %q", backbone.ErrBadInput, MetaInputSize, props[MetaInputSize])
 	}
-	meta.Resizer = dataset.Resizer{Width: meta.Width, Height: meta.Height}
-	parts := strings.Split(props[MetaResize], "/")
-	if len(parts) == 4 && parts[3] == dataset.TurboJPEG.String() {
-		meta.Decoder, parts = dataset.TurboJPEG, parts[:3]
-	}
-	if len(parts) != 3 {
-		return meta, fmt.Errorf("%w: metadata %s is %q", backbone.ErrBadInput, MetaResize, props[MetaResize])
-	}
-	if meta.Resizer.Mode, err = dataset.ParseResizeMode(parts[0]); err != nil {
+	if meta.Pixels, err = dataset.ParsePixelSpec(props[MetaResize]); err != nil {
 		return meta, fmt.Errorf("%w: metadata %s: %v", backbone.ErrBadInput, MetaResize, err)
 	}
-	if meta.Resizer.Filter, err = dataset.ParseFilter(parts[1]); err != nil {
-		return meta, fmt.Errorf("%w: metadata %s: %v", backbone.ErrBadInput, MetaResize, err)
+	if meta.Pixels.Width != w || meta.Pixels.Height != h {
+		return meta, fmt.Errorf("%w: metadata %s is %q but %s is %q", backbone.ErrBadInput, MetaInputSize, props[MetaInputSize], MetaResize, props[MetaResize])
 	}
 	switch p := PixelType(props[MetaPixels]); p {
 	case "", PixelsUint8, PixelsFloat:
-		meta.Pixels = p
+		meta.Input = p
 	default:
 		return meta, fmt.Errorf("%w: metadata %s is %q", backbone.ErrBadInput, MetaPixels, p)
 	}

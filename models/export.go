@@ -9,6 +9,7 @@ import (
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 
 	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 )
@@ -62,9 +63,9 @@ type ExportOptions struct {
 // the head's provenance.
 func Export(m *onnxgraph.Model, info backbone.Info, h *head.Model, opts ExportOptions) (*onnxgraph.Model, error) {
 	if h.Source.Fingerprint != info.Fingerprint {
-		return nil, fmt.Errorf("export: %w", h.Source.Check(head.Provenance{Fingerprint: info.Fingerprint, Resize: h.Source.Resize,
-			Model: info.Path, EmbeddingTensor: info.Features.Tensor, Preprocess: info.Preprocess.Name, Layout: info.Layout.String(),
-			InputSize: [2]int{info.Width, info.Height}}))
+		p := Provenance(info, dataset.PixelSpec{}, info.Path, "")
+		p.Pixels = h.Source.Pixels
+		return nil, fmt.Errorf("export: %w", h.Source.Check(p))
 	}
 	out := m.Clone()
 	mp := out.Proto
@@ -136,7 +137,7 @@ func Export(m *onnxgraph.Model, info backbone.Info, h *head.Model, opts ExportOp
 	meta := map[string]string{
 		MetaClasses: string(classes), MetaFingerprint: info.Fingerprint, MetaModelSHA256: info.ModelSHA256,
 		MetaEmbedding: emb, MetaPreprocess: info.Preprocess.Name, MetaLayout: info.Layout.String(),
-		MetaInputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), MetaResize: h.Source.Resize, MetaPixels: string(opts.Pixels),
+		MetaInputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), MetaResize: h.Source.Pixels, MetaPixels: string(opts.Pixels),
 	}
 	var props []*onnx.StringStringEntryProto
 	for _, k := range []string{MetaClasses, MetaFingerprint, MetaModelSHA256, MetaEmbedding, MetaPreprocess, MetaLayout, MetaInputSize, MetaResize, MetaPixels} {

@@ -27,7 +27,7 @@ func trainedHead(info backbone.Info, classes []string, seed uint64) *head.Model 
 	for j := range layer.B {
 		layer.B[j] = rng.NormFloat64()
 	}
-	return &head.Model{Layer: layer, Classes: classes, Source: head.Provenance{Fingerprint: info.Fingerprint, Resize: "stretch/bilinear/32x32"}}
+	return &head.Model{Layer: layer, Classes: classes, Source: head.Provenance{Fingerprint: info.Fingerprint, Pixels: "stretch/bilinear/32x32"}}
 }
 
 // TestExportMatchesBackbonePlusHead exports every flavour, with and without
@@ -79,7 +79,7 @@ func TestExportMatchesBackbonePlusHead(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(meta.Classes) != 3 || meta.Classes[2] != "c" || meta.Fingerprint != info.Fingerprint || meta.Preprocess != info.Preprocess ||
-				meta.Layout != info.Layout || meta.Width != 32 || meta.Pixels != tc.pixels || meta.Resizer.Spec() != "stretch/bilinear/32x32" {
+				meta.Layout != info.Layout || meta.Pixels.Width != 32 || meta.Input != tc.pixels || meta.Pixels.String() != "stretch/bilinear/32x32" {
 				t.Errorf("metadata %+v", meta)
 			}
 			cl, err := backbone.OpenClassifier(out, "exported", backbone.Options{Threads: 1})

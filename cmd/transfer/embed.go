@@ -139,14 +139,14 @@ func (s *session) close() {
 	s.b.Destroy()
 }
 
+// pixels is the session's pixel specification.
+func (s *session) pixels() dataset.PixelSpec {
+	return dataset.PixelSpec{Resizer: s.resizer, Decoder: s.decoder}
+}
+
 // provenance describes the session's embeddings for head files.
 func (s *session) provenance() head.Provenance {
-	info := s.b.Info()
-	return head.Provenance{
-		Fingerprint: info.Fingerprint, Resize: dataset.PixelSpec(s.resizer, s.decoder), Model: absPath(s.model.Path), Catalogue: catalogueName(s.model), ModelSHA256: info.ModelSHA256,
-		EmbeddingTensor: info.Features.Tensor, Preprocess: info.Preprocess.Name, Layout: info.Layout.String(),
-		InputSize: [2]int{info.Width, info.Height},
-	}
+	return models.Provenance(s.b.Info(), s.pixels(), absPath(s.model.Path), catalogueName(s.model))
 }
 
 // embed extracts set's embeddings through the cache, reporting progress and

@@ -32,10 +32,10 @@ func evalCommand() *cli.Command {
 func checkHead(c *cli.Context, sess *session, m *head.Model) error {
 	p := c.String(headFlag.Name)
 	err := m.Source.Check(sess.provenance())
-	if err != nil && c.IsSet(decoderFlag.Name) && sameButDecoder(m.Source.Resize, sess.provenance().Resize) {
-		fmt.Fprintf(c.App.ErrWriter, "warning: head %s was trained on pixels of %s; --decoder %s gives slightly different JPEG pixels\n", p, m.Source.Resize, c.String(decoderFlag.Name))
+	if err != nil && c.IsSet(decoderFlag.Name) && sameButDecoder(m.Source.Pixels, sess.provenance().Pixels) {
+		fmt.Fprintf(c.App.ErrWriter, "warning: head %s was trained on pixels of %s; --decoder %s gives slightly different JPEG pixels\n", p, m.Source.Pixels, c.String(decoderFlag.Name))
 		src := m.Source
-		src.Resize = sess.provenance().Resize
+		src.Pixels = sess.provenance().Pixels
 		err = src.Check(sess.provenance())
 	}
 	if err != nil {
@@ -48,9 +48,9 @@ func checkHead(c *cli.Context, sess *session, m *head.Model) error {
 }
 
 func sameButDecoder(a, b string) bool {
-	ra, _, errA := dataset.ParsePixelSpec(a)
-	rb, _, errB := dataset.ParsePixelSpec(b)
-	return errA == nil && errB == nil && ra == rb
+	pa, errA := dataset.ParsePixelSpec(a)
+	pb, errB := dataset.ParsePixelSpec(b)
+	return errA == nil && errB == nil && pa.Resizer == pb.Resizer
 }
 
 func eval(c *cli.Context) error {

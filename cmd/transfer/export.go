@@ -174,7 +174,7 @@ func headProbabilities(ctx context.Context, b *backbone.Backbone, h *head.Model,
 // input as its metadata says.
 func classify(ctx context.Context, cl *backbone.Classifier, meta models.ClassifierMeta, imgs []*image.NRGBA) ([][]float32, error) {
 	il := cl.InputLen()
-	if meta.Pixels == models.PixelsUint8 {
+	if meta.Input == models.PixelsUint8 {
 		batch := make([]uint8, len(imgs)*il)
 		for i, img := range imgs {
 			backbone.FillUint8(batch[i*il:(i+1)*il], img, cl.Layout)
@@ -182,7 +182,7 @@ func classify(ctx context.Context, cl *backbone.Classifier, meta models.Classifi
 		return cl.ClassifyUint8(ctx, batch)
 	}
 	p := meta.Preprocess
-	if meta.Pixels == models.PixelsFloat {
+	if meta.Input == models.PixelsFloat {
 		p = backbone.Pixels
 	}
 	batch := make([]float32, len(imgs)*il)
@@ -209,8 +209,8 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 	if err != nil {
 		return usageError{err}
 	}
-	decode := decodeOptions(c, meta.Decoder)
-	if meta.Decoder == dataset.TurboJPEG {
+	decode := decodeOptions(c, meta.Pixels.Decoder)
+	if meta.Pixels.Decoder == dataset.TurboJPEG {
 		if _, err := dataset.ParseDecoder("turbojpeg"); err != nil {
 			decode.Decoder = dataset.GoDecoder
 			fmt.Fprintf(c.App.ErrWriter, "warning: the head was trained on pixels from libjpeg-turbo, which is not installed here (%v); Go's decoder gives slightly different pixels\n", err)
@@ -228,7 +228,7 @@ func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
 		var imgs []*image.NRGBA
 		var idx []int
 		for i := start; i < min(start+batchSize, len(set.Items)); i++ {
-			img, err := prepareFile(c.Context, set.Items[i].Path, meta.Resizer, decode)
+			img, err := prepareFile(c.Context, set.Items[i].Path, meta.Pixels.Resizer, decode)
 			if err != nil {
 				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
 				fmt.Fprintf(c.App.ErrWriter, "skipped %s\n", terminalSafe(err.Error()))

@@ -51,7 +51,7 @@ func extract(c *cli.Context) error {
 	if !c.Bool(quietFlag.Name) {
 		info := sess.b.Info()
 		fmt.Fprintf(c.App.ErrWriter, "%s\nmodel %s: embedding tensor %q (%d values), %s preprocessing, pixels %s, cache %s\n",
-			set.Summary(), sess.model.Path, info.Features.Tensor, info.Dim, info.Preprocess.Name, dataset.PixelSpec(sess.resizer, sess.decoder), sess.cache.Path())
+			set.Summary(), sess.model.Path, info.Features.Tensor, info.Dim, info.Preprocess.Name, sess.pixels(), sess.cache.Path())
 	}
 	_, err = sess.embed(c.Context, set, false, false)
 	return err

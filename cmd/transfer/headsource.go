@@ -50,10 +50,10 @@ func readHead(c *cli.Context) (*head.Model, error) {
 	if w, h := src.InputSize[0], src.InputSize[1]; w > 0 && w == h {
 		set(inputSizeFlag.Name, strconv.Itoa(w))
 	}
-	if r, d, err := dataset.ParsePixelSpec(src.Resize); err == nil {
-		set(resizeFlag.Name, r.Mode.String())
-		set(filterFlag.Name, r.Filter.String())
-		if !c.IsSet(decoderFlag.Name) {
+	if ps, err := dataset.ParsePixelSpec(src.Pixels); err == nil {
+		set(resizeFlag.Name, ps.Mode.String())
+		set(filterFlag.Name, ps.Filter.String())
+		if d := ps.Decoder; !c.IsSet(decoderFlag.Name) {
 			if _, err := dataset.ParseDecoder(d.String()); err != nil {
 				return nil, usageError{fmt.Errorf("head %s was trained on JPEG pixels decoded by libjpeg-turbo, which cannot be loaded here (%v). "+
 					"Install it (Debian/Ubuntu: apt-get install libturbojpeg0; macOS: brew install jpeg-turbo), or pass --decoder go to accept Go's slightly different JPEG pixels",
