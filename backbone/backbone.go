@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Backbone is an opened model that turns preprocessed image batches into

@@ -6,10 +6,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Classifier runs a whole image classifier, such as one written by

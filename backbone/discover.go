@@ -6,9 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // ErrNoEmbedding reports a model in which no pooled feature tensor was found.

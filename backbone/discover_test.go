@@ -5,11 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/internal/mobilenet"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 func TestDiscoverFeatures(t *testing.T) {

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // ErrBadInput reports a model whose input is not one batch of RGB images.

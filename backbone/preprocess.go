@@ -72,8 +72,9 @@ func NewFiller(p Preprocess, l Layout) *Filler {
 }
 
 // Fill writes img into dst, which must hold exactly 3*W*H values for the
-// image's bounds. The alpha channel is ignored: images reach this point
-// opaque (see dataset.Decode).
+// image's bounds. The alpha channel is ignored: dataset.Resizer.Resize,
+// which makes the images that reach this point, composites transparent
+// pixels onto black and leaves every pixel opaque.
 func (f *Filler) Fill(dst []float32, img *image.NRGBA) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Report is what Inspect found in a model file.

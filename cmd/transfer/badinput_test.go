@@ -9,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-
 	"github.com/transfer-go/transfer/internal/mobilenet"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	"github.com/transfer-go/transfer/internal/ortest"
 )
 

@@ -16,7 +16,8 @@ const (
 	catOutput   = "OUTPUT"
 )
 
-// defaults holds every flag default in one place.
+// defaults holds the defaults of the flags that are not a library's own
+// (the training ones come from head.DefaultOptions).
 var defaults = struct {
 	Cache     string
 	Batch     int
@@ -38,7 +39,7 @@ var defaults = struct {
 }
 
 // envVars derives a flag's environment variable from its name:
-// --cache-dir becomes TRANSFER_CACHE_DIR.
+// --models-dir becomes TRANSFER_MODELS_DIR.
 func envVars(name string) []string {
 	return []string{"TRANSFER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
 }

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-
 	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // Names of the tensors that tests look for in the written graphs.

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // ErrNotONNX reports bytes that do not decode as an ONNX model with a graph.
