@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -37,9 +38,8 @@ func cacheCommand() *cli.Command {
 			{
 				Name:  "export",
 				Usage: "write a set's embeddings as NumPy files: embeddings.npy, labels.npy, index.csv",
-				Flags: concat(backboneFlags(), dataFlags(), embedFlags(), []cli.Flag{
-					&cli.StringFlag{Name: "format", Category: catOutput, Value: "npy", Usage: "output format (npy)"},
-					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output folder (required)"},
+				Flags: slices.Concat(backboneFlags(), dataFlags(), embedFlags(), []cli.Flag{
+					npyFormatFlag, npyOutputFlag,
 				}),
 				Action: cacheExport,
 			},
@@ -117,13 +117,13 @@ func cacheMerge(c *cli.Context) error {
 }
 
 func cacheExport(c *cli.Context) error {
-	if err := requireFlag(c, "output", "the folder to write the NumPy files to"); err != nil {
+	if err := requireFlag(c, npyOutputFlag.Name, "the folder to write the NumPy files to"); err != nil {
 		return err
 	}
 	if err := checkModelFlags(c); err != nil {
 		return err
 	}
-	if f := c.String("format"); f != "npy" {
+	if f := c.String(npyFormatFlag.Name); f != "npy" {
 		return usageError{fmt.Errorf("cache export: unknown --format %q (npy is supported)", f)}
 	}
 	set, err := loadAnySet(c)
@@ -139,10 +139,10 @@ func cacheExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := dataset.ExportNPY(c.String("output"), set, x.Vectors)
+	n, err := dataset.ExportNPY(c.String(npyOutputFlag.Name), set, x.Vectors)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %d embeddings of %d values to %s (embeddings.npy, labels.npy, index.csv)\n", n, sess.b.Info().Dim, c.String("output"))
+	fmt.Fprintf(c.App.Writer, "wrote %d embeddings of %d values to %s (embeddings.npy, labels.npy, index.csv)\n", n, sess.b.Info().Dim, c.String(npyOutputFlag.Name))
 	return nil
 }

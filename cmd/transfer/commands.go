@@ -18,6 +18,7 @@ func commands() []*cli.Command {
 	for _, c := range cmds {
 		markUsageErrors(c)
 	}
+	withEnvVars(nil, cmds)
 	return cmds
 }
 

@@ -9,33 +9,6 @@ import (
 	"github.com/transfer-go/transfer/dataset"
 )
 
-var (
-	dataFlag = &cli.StringFlag{
-		Name: "data", Aliases: []string{"d"}, Category: catData, EnvVars: envVars("data"),
-		Usage: "image folder: one subfolder per class, or files named by class with --label-regex",
-	}
-	manifestFlag = &cli.StringFlag{
-		Name: "manifest", Category: catData,
-		Usage: "CSV file of path,label rows (paths relative to the file's folder), instead of --data",
-	}
-	labelRegexFlag = &cli.StringFlag{
-		Name: "label-regex", Category: catData,
-		Usage: "take each image's class from its file name: the regular expression's first group (e.g. '^(f|m)' for f01.jpg, m01.jpg)",
-	}
-	classesFlag = &cli.StringFlag{
-		Name: "classes", Category: catData,
-		Usage: "with --label-regex: class names and order, as key=name pairs (e.g. f=female,m=male)",
-	}
-	headerFlag = &cli.BoolFlag{
-		Name: "header", Category: catData, DefaultText: "auto: a first row of path,label, or one whose path is no image file, is a header",
-		Usage: "the manifest's first row is a header (--header=false: it is data)",
-	}
-	allowOutsideFlag = &cli.BoolFlag{
-		Name: "allow-outside", Category: catData,
-		Usage: "accept manifest paths that are absolute or lead out of the manifest's folder with ..",
-	}
-)
-
 func dataFlags() []cli.Flag {
 	return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag, headerFlag, allowOutsideFlag}
 }

@@ -18,47 +18,6 @@ import (
 	"github.com/transfer-go/transfer/models"
 )
 
-var (
-	cacheFlag = &cli.StringFlag{
-		Name: "cache", Category: catCache, Value: defaults.Cache, EnvVars: envVars("cache"),
-		Usage: "embedding cache file (SQLite); one file serves many models and experiments",
-	}
-	batchFlag = &cli.IntFlag{
-		Name: "infer-batch", Category: catRuntime, Value: defaults.Batch,
-		Usage: "images per backbone inference call (not the training mini-batch, --batch-size)",
-	}
-	// oldBatchFlag is --infer-batch's first name, still read.
-	oldBatchFlag = &cli.IntFlag{Name: "batch", Hidden: true, Usage: "the same as --infer-batch"}
-	workersFlag  = &cli.IntFlag{
-		Name: "workers", Category: catRuntime, DefaultText: "one per core",
-		Usage: "image decoding goroutines",
-	}
-	strictFlag = &cli.BoolFlag{
-		Name: "strict", Category: catData,
-		Usage: "fail when any image cannot be read or decoded, instead of reporting and skipping it",
-	}
-	quietFlag = &cli.BoolFlag{
-		Name: "quiet", Aliases: []string{"q"}, Category: catOutput,
-		Usage: "no progress output",
-	}
-	maxFileSizeFlag = &cli.IntFlag{
-		Name: "max-file-size", Category: catData, Value: dataset.DefaultMaxFileSize >> 20,
-		Usage: "refuse image files larger than this many MB, before reading them",
-	}
-	rehashFlag = &cli.BoolFlag{
-		Name: "rehash", Category: catCache,
-		Usage: "hash every image file again instead of trusting the cache's record of its size, modification time, inode and change time",
-	}
-	decodeMemoryFlag = &cli.IntFlag{
-		Name: "decode-memory", Category: catData, Value: dataset.DefaultDecodeMemory >> 20,
-		Usage: "MB that the images being decoded at once may take together; larger images wait their turn, and one that needs more alone is refused",
-	}
-	allowFailuresFlag = &cli.BoolFlag{
-		Name: "allow-failures", Category: catData,
-		Usage: "go on when more than half of the images cannot be used, with the ones that can",
-	}
-)
-
 func embedFlags() []cli.Flag {
 	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, oldBatchFlag, workersFlag, strictFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag, debugFlag}
 }

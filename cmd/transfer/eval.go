@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/transfer-go/transfer/dataset"
 
@@ -11,16 +12,11 @@ import (
 	"github.com/transfer-go/transfer/internal/report"
 )
 
-var headFlag = &cli.StringFlag{
-	Name: "head", Category: catModel, EnvVars: envVars("head"),
-	Usage: "trained head file (from transfer train -o)",
-}
-
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "eval",
 		Usage:  "measure a trained head on labelled images: loss, accuracy, confusion matrix, per-class precision/recall/F1",
-		Flags:  concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag}, formatFlags()),
+		Flags:  slices.Concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag}, formatFlags()),
 		Action: eval,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -21,31 +22,24 @@ import (
 	"github.com/transfer-go/transfer/models"
 )
 
-var (
-	withPreprocessingFlag = &cli.BoolFlag{Name: "with-preprocessing", Category: catOutput, Usage: "take raw pixels (see --pixel-type) and scale them inside the model, so deployments need no preprocessing code"}
-	pixelTypeFlag         = &cli.StringFlag{Name: "pixel-type", Category: catOutput, Value: "uint8", Usage: "with --with-preprocessing: uint8, or float (values 0-255)"}
-	noVerifyFlag          = &cli.BoolFlag{Name: "no-verify", Category: catOutput, Usage: "skip running the exported model against the backbone and head"}
-	classifierFlag        = &cli.StringFlag{Name: "classifier", Category: catModel, Usage: "an ONNX classifier written by transfer export, used instead of --model and --head"}
-)
-
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "export",
 		Usage: "write the backbone and a trained head as one ONNX classifier with output \"probabilities\"",
 		Description: "The file runs in any ONNX Runtime (Python, C#, JavaScript, mobile) without transfer. Class names, the backbone fingerprint " +
 			"and the preprocessing are in its metadata_props. Unless --no-verify, the exported model is run on sample images and compared with the backbone and head.",
-		Flags: concat(backboneFlags(), []cli.Flag{headFlag,
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output ONNX file (required)"},
+		Flags: slices.Concat(backboneFlags(), []cli.Flag{headFlag,
+			onnxOutputFlag,
 			withPreprocessingFlag, pixelTypeFlag, noVerifyFlag}),
 		Action: export,
 	}
 }
 
 func export(c *cli.Context) error {
-	if err := requireFlag(c, "output", "the ONNX file to write"); err != nil {
+	if err := requireFlag(c, onnxOutputFlag.Name, "the ONNX file to write"); err != nil {
 		return err
 	}
-	if err := checkOutputs(c, "output"); err != nil {
+	if err := checkOutputs(c, onnxOutputFlag.Name); err != nil {
 		return err
 	}
 	h, err := readHead(c)
@@ -74,7 +68,7 @@ func export(c *cli.Context) error {
 	}
 	// Verified before it is written: a failed export never replaces a
 	// good file.
-	path := c.String("output")
+	path := c.String(onnxOutputFlag.Name)
 	var diff float64
 	var n int
 	verified := false

@@ -2,16 +2,12 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/dataset"
 )
-
-var shardFlag = &cli.StringFlag{
-	Name: "shard", Category: catData,
-	Usage: "extract only shard i of n (i/n, i from 0): a deterministic part of the images by path, for parallel jobs that each write their own --cache; combine them with transfer cache merge",
-}
 
 func extractCommand() *cli.Command {
 	return &cli.Command{
@@ -19,7 +15,7 @@ func extractCommand() *cli.Command {
 		Usage: "compute and cache the embeddings of a set of images",
 		Description: "Every image is embedded at most once per model, preprocessing and resize mode: reruns, renamed and moved files " +
 			"are served from the cache. Ctrl-C finishes the batch in flight, commits it and stops; rerun to resume.",
-		Flags:  concat(backboneFlags(), dataFlags(), embedFlags(), []cli.Flag{shardFlag}),
+		Flags:  slices.Concat(backboneFlags(), dataFlags(), embedFlags(), []cli.Flag{shardFlag}),
 		Action: extract,
 	}
 }
@@ -55,12 +51,4 @@ func extract(c *cli.Context) error {
 	}
 	_, err = sess.embed(c.Context, set, false, false)
 	return err
-}
-
-func concat(groups ...[]cli.Flag) []cli.Flag {
-	var out []cli.Flag
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
 }

@@ -4,6 +4,9 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
 )
 
 // Flag categories, as --help groups them.
@@ -19,29 +22,57 @@ const (
 // defaults holds the defaults of the flags that are not a library's own
 // (the training ones come from head.DefaultOptions).
 var defaults = struct {
-	Cache     string
-	Batch     int
-	Epochs    int
-	BatchSize int
-	LR        float64
-	Seed      int64
-	TopK      int
-	Folds     int
+	Cache string
+	Batch int
+	TopK  int
+	Folds int
 }{
-	Cache:     ".transfer/cache.db",
-	Batch:     32,
-	Epochs:    20,
-	BatchSize: 32,
-	LR:        0.001,
-	Seed:      1,
-	TopK:      3,
-	Folds:     5,
+	Cache: ".transfer/cache.db",
+	Batch: 32,
+	TopK:  3,
+	Folds: 5,
 }
+
+// training are head's defaults, Keras' own, which the training flags show.
+var training = head.DefaultOptions()
 
 // envVars derives a flag's environment variable from its name:
 // --models-dir becomes TRANSFER_MODELS_DIR.
 func envVars(name string) []string {
 	return []string{"TRANSFER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+}
+
+// withEnvVars gives every flag of the commands (and their subcommands) that
+// has none its environment variable, as geth does: one rule, no flag
+// forgotten.
+func withEnvVars(flags []cli.Flag, cmds []*cli.Command) {
+	for _, f := range flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			if f.EnvVars == nil {
+				f.EnvVars = envVars(f.Name)
+			}
+		case *cli.IntFlag:
+			if f.EnvVars == nil {
+				f.EnvVars = envVars(f.Name)
+			}
+		case *cli.Int64Flag:
+			if f.EnvVars == nil {
+				f.EnvVars = envVars(f.Name)
+			}
+		case *cli.Float64Flag:
+			if f.EnvVars == nil {
+				f.EnvVars = envVars(f.Name)
+			}
+		case *cli.BoolFlag:
+			if f.EnvVars == nil {
+				f.EnvVars = envVars(f.Name)
+			}
+		}
+	}
+	for _, c := range cmds {
+		withEnvVars(c.Flags, c.Subcommands)
+	}
 }
 
 var (
@@ -101,3 +132,138 @@ func backboneFlags() []cli.Flag {
 	return []cli.Flag{modelFlag, preprocessFlag, layoutFlag, inputSizeFlag, embeddingOutputFlag,
 		resizeFlag, filterFlag, decoderFlag, modelsDirFlag, deviceFlag, threadsFlag, ortLibFlag}
 }
+
+// From data.go.
+var (
+	dataFlag = &cli.StringFlag{
+		Name: "data", Aliases: []string{"d"}, Category: catData, EnvVars: envVars("data"),
+		Usage: "image folder: one subfolder per class, or files named by class with --label-regex",
+	}
+	manifestFlag = &cli.StringFlag{
+		Name: "manifest", Category: catData,
+		Usage: "CSV file of path,label rows (paths relative to the file's folder), instead of --data",
+	}
+	labelRegexFlag = &cli.StringFlag{
+		Name: "label-regex", Category: catData,
+		Usage: "take each image's class from its file name: the regular expression's first group (e.g. '^(f|m)' for f01.jpg, m01.jpg)",
+	}
+	classesFlag = &cli.StringFlag{
+		Name: "classes", Category: catData,
+		Usage: "with --label-regex: class names and order, as key=name pairs (e.g. f=female,m=male)",
+	}
+	headerFlag = &cli.BoolFlag{
+		Name: "header", Category: catData, DefaultText: "auto: a first row of path,label, or one whose path is no image file, is a header",
+		Usage: "the manifest's first row is a header (--header=false: it is data)",
+	}
+	allowOutsideFlag = &cli.BoolFlag{
+		Name: "allow-outside", Category: catData,
+		Usage: "accept manifest paths that are absolute or lead out of the manifest's folder with ..",
+	}
+)
+
+// From embed.go.
+var (
+	cacheFlag = &cli.StringFlag{
+		Name: "cache", Category: catCache, Value: defaults.Cache, EnvVars: envVars("cache"),
+		Usage: "embedding cache file (SQLite); one file serves many models and experiments",
+	}
+	batchFlag = &cli.IntFlag{
+		Name: "infer-batch", Category: catRuntime, Value: defaults.Batch,
+		Usage: "images per backbone inference call (not the training mini-batch, --batch-size)",
+	}
+	// oldBatchFlag is --infer-batch's first name, still read.
+	oldBatchFlag = &cli.IntFlag{Name: "batch", Hidden: true, Usage: "the same as --infer-batch"}
+	workersFlag  = &cli.IntFlag{
+		Name: "workers", Category: catRuntime, DefaultText: "one per core",
+		Usage: "image decoding goroutines",
+	}
+	strictFlag = &cli.BoolFlag{
+		Name: "strict", Category: catData,
+		Usage: "fail when any image cannot be read or decoded, instead of reporting and skipping it",
+	}
+	quietFlag = &cli.BoolFlag{
+		Name: "quiet", Aliases: []string{"q"}, Category: catOutput,
+		Usage: "no progress output",
+	}
+	maxFileSizeFlag = &cli.IntFlag{
+		Name: "max-file-size", Category: catData, Value: dataset.DefaultMaxFileSize >> 20,
+		Usage: "refuse image files larger than this many MB, before reading them",
+	}
+	rehashFlag = &cli.BoolFlag{
+		Name: "rehash", Category: catCache,
+		Usage: "hash every image file again instead of trusting the cache's record of its size, modification time, inode and change time",
+	}
+	decodeMemoryFlag = &cli.IntFlag{
+		Name: "decode-memory", Category: catData, Value: dataset.DefaultDecodeMemory >> 20,
+		Usage: "MB that the images being decoded at once may take together; larger images wait their turn, and one that needs more alone is refused",
+	}
+	allowFailuresFlag = &cli.BoolFlag{
+		Name: "allow-failures", Category: catData,
+		Usage: "go on when more than half of the images cannot be used, with the ones that can",
+	}
+)
+
+var headFlag = &cli.StringFlag{
+	Name: "head", Category: catModel, EnvVars: envVars("head"),
+	Usage: "trained head file (from transfer train -o)",
+}
+
+// From export.go.
+var (
+	withPreprocessingFlag = &cli.BoolFlag{Name: "with-preprocessing", Category: catOutput, Usage: "take raw pixels (see --pixel-type) and scale them inside the model, so deployments need no preprocessing code"}
+	pixelTypeFlag         = &cli.StringFlag{Name: "pixel-type", Category: catOutput, Value: "uint8", Usage: "with --with-preprocessing: uint8, or float (values 0-255)"}
+	noVerifyFlag          = &cli.BoolFlag{Name: "no-verify", Category: catOutput, Usage: "skip running the exported model against the backbone and head"}
+	classifierFlag        = &cli.StringFlag{Name: "classifier", Category: catModel, Usage: "an ONNX classifier written by transfer export, used instead of --model and --head"}
+)
+
+var shardFlag = &cli.StringFlag{
+	Name: "shard", Category: catData,
+	Usage: "extract only shard i of n (i/n, i from 0): a deterministic part of the images by path, for parallel jobs that each write their own --cache; combine them with transfer cache merge",
+}
+
+// From format.go.
+var (
+	formatFlag = &cli.StringFlag{Name: "format", Category: catOutput, Value: formatText, Usage: "output: text, json or csv (where the command has a table)"}
+	// jsonFlag is the older spelling of --format json.
+	jsonFlag = &cli.BoolFlag{Name: "json", Category: catOutput, Hidden: true, Usage: "the same as --format json"}
+)
+
+var debugFlag = &cli.BoolFlag{
+	Name: "debug", EnvVars: envVars("debug"),
+	Usage: "print stack traces of internal errors",
+}
+
+// From predict.go.
+var (
+	topKFlag = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
+)
+
+// From train.go.
+var (
+	epochsFlag    = &cli.IntFlag{Name: "epochs", Category: catTraining, Value: training.Epochs, Usage: "passes over the training images"}
+	batchSizeFlag = &cli.IntFlag{Name: "batch-size", Category: catTraining, Value: training.BatchSize, Usage: "mini-batch size (Keras' default 32)"}
+	lrFlag        = &cli.Float64Flag{Name: "lr", Category: catTraining, Value: training.LearningRate, Usage: "Adam learning rate (Keras' default 0.001)"}
+	l2Flag        = &cli.Float64Flag{Name: "l2", Category: catTraining, Usage: "L2 penalty on the kernel: adds l2·ΣW² to the loss"}
+	classWeight   = &cli.StringFlag{Name: "class-weight", Category: catTraining, Usage: "balanced (weigh each class's loss by n/(classes·n_class)), or class=weight pairs, e.g. cat=1,dog=2.5 (unnamed classes weigh 1)"}
+	earlyStopFlag = &cli.IntFlag{Name: "early-stopping", Category: catTraining, Usage: "stop after N epochs without a better val_loss and restore the best weights (needs validation)"}
+	seedFlag      = &cli.Int64Flag{Name: "seed", Category: catTraining, Value: int64(training.Seed), Usage: "seed of the initial weights, shuffles and splits: equal seeds give identical heads"}
+
+	valSplitFlag = &cli.Float64Flag{Name: "val-split", Category: catData, Usage: "hold out this fraction of each class for validation (stratified, seeded)"}
+	valDataFlag  = &cli.StringFlag{Name: "val-data", Category: catData, Usage: "validation images: a folder (read like --data, with the same --label-regex) or a CSV manifest"}
+	valLastFlag  = &cli.IntFlag{Name: "val-last", Category: catData, Usage: "hold out the last K images of each class in file-name order (5 gives the tutorial's 30/10 split of the cats)"}
+	cvFlag       = &cli.IntFlag{Name: "cv", Category: catData, Usage: "stratified K-fold cross-validation: the honest accuracy estimate for tiny data sets"}
+
+	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "write the trained head to this file (JSON)"}
+	plotFlag   = &cli.StringFlag{Name: "plot", Category: catOutput, Usage: "write a PNG plot to this file"}
+)
+
+var reportFlag = &cli.StringFlag{Name: "report", Category: catOutput, Usage: "write report.md with tables and PNG plots into this folder"}
+
+// Flags of one command each.
+var (
+	npyFormatFlag       = &cli.StringFlag{Name: "format", Category: catOutput, Value: "npy", Usage: "output format (npy)"}
+	npyOutputFlag       = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output folder (required)"}
+	onnxOutputFlag      = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "output ONNX file (required)"}
+	tutorialValLastFlag = &cli.IntFlag{Name: "val-last", Category: catData, Value: 5, Usage: "step 3 validates on the last K images of each class"}
+	foldsFlag           = &cli.IntFlag{Name: "folds", Category: catData, Value: defaults.Folds, Usage: "step 4's cross-validation folds"}
+)

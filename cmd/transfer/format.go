@@ -17,12 +17,6 @@ const (
 	formatCSV  = "csv"
 )
 
-var (
-	formatFlag = &cli.StringFlag{Name: "format", Category: catOutput, Value: formatText, Usage: "output: text, json or csv (where the command has a table)"}
-	// jsonFlag is the older spelling of --format json.
-	jsonFlag = &cli.BoolFlag{Name: "json", Category: catOutput, Hidden: true, Usage: "the same as --format json"}
-)
-
 func formatFlags() []cli.Flag { return []cli.Flag{formatFlag, jsonFlag} }
 
 // outputFormat returns the format the command prints in, checked against

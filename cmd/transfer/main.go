@@ -49,11 +49,6 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	return exitCode(err)
 }
 
-var debugFlag = &cli.BoolFlag{
-	Name: "debug", EnvVars: envVars("debug"),
-	Usage: "print stack traces of internal errors",
-}
-
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "transfer",

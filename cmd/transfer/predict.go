@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"text/tabwriter"
@@ -15,16 +16,12 @@ import (
 	"github.com/transfer-go/transfer/head"
 )
 
-var (
-	topKFlag = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
-)
-
 func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",
 		Usage:     "classify images with a trained head (or an exported classifier): top classes with probabilities",
 		ArgsUsage: "FILE|DIR...",
-		Flags:     concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag}, formatFlags()),
+		Flags:     slices.Concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag}, formatFlags()),
 		Action:    predict,
 	}
 }

@@ -19,24 +19,6 @@ import (
 	"github.com/transfer-go/transfer/internal/report"
 )
 
-var (
-	epochsFlag    = &cli.IntFlag{Name: "epochs", Category: catTraining, Value: defaults.Epochs, Usage: "passes over the training images"}
-	batchSizeFlag = &cli.IntFlag{Name: "batch-size", Category: catTraining, Value: defaults.BatchSize, Usage: "mini-batch size (Keras' default 32)"}
-	lrFlag        = &cli.Float64Flag{Name: "lr", Category: catTraining, Value: defaults.LR, Usage: "Adam learning rate (Keras' default 0.001)"}
-	l2Flag        = &cli.Float64Flag{Name: "l2", Category: catTraining, Usage: "L2 penalty on the kernel: adds l2·ΣW² to the loss"}
-	classWeight   = &cli.StringFlag{Name: "class-weight", Category: catTraining, Usage: "balanced (weigh each class's loss by n/(classes·n_class)), or class=weight pairs, e.g. cat=1,dog=2.5 (unnamed classes weigh 1)"}
-	earlyStopFlag = &cli.IntFlag{Name: "early-stopping", Category: catTraining, Usage: "stop after N epochs without a better val_loss and restore the best weights (needs validation)"}
-	seedFlag      = &cli.Int64Flag{Name: "seed", Category: catTraining, Value: defaults.Seed, Usage: "seed of the initial weights, shuffles and splits: equal seeds give identical heads"}
-
-	valSplitFlag = &cli.Float64Flag{Name: "val-split", Category: catData, Usage: "hold out this fraction of each class for validation (stratified, seeded)"}
-	valDataFlag  = &cli.StringFlag{Name: "val-data", Category: catData, Usage: "validation images: a folder (read like --data, with the same --label-regex) or a CSV manifest"}
-	valLastFlag  = &cli.IntFlag{Name: "val-last", Category: catData, Usage: "hold out the last K images of each class in file-name order (5 gives the tutorial's 30/10 split of the cats)"}
-	cvFlag       = &cli.IntFlag{Name: "cv", Category: catData, Usage: "stratified K-fold cross-validation: the honest accuracy estimate for tiny data sets"}
-
-	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "write the trained head to this file (JSON)"}
-	plotFlag   = &cli.StringFlag{Name: "plot", Category: catOutput, Usage: "write a PNG plot to this file"}
-)
-
 func trainingFlags() []cli.Flag {
 	return []cli.Flag{epochsFlag, batchSizeFlag, lrFlag, l2Flag, classWeight, earlyStopFlag, seedFlag}
 }
@@ -47,7 +29,7 @@ func trainCommand() *cli.Command {
 		Usage: "train a softmax head on the embeddings of labelled images",
 		Description: "Embeddings come from the cache (missing ones are extracted first), so a second experiment on the same images runs no inference. " +
 			"Training follows Keras: Dense(classes, softmax), Adam, sparse categorical cross-entropy, batches of 32, shuffled every epoch.",
-		Flags: concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag},
+		Flags: slices.Concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag},
 			trainingFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag}, formatFlags()),
 		Action: train,
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,8 +23,6 @@ const (
 	demoDir     = ".transfer/demo"
 )
 
-var reportFlag = &cli.StringFlag{Name: "report", Category: catOutput, Usage: "write report.md with tables and PNG plots into this folder"}
-
 func tutorialCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "tutorial",
@@ -31,9 +30,8 @@ func tutorialCommand() *cli.Command {
 		Description: "Without --data it uses " + sharedCats + " (the tutorial's 40 cat photos, f*.jpg female, m*.jpg male) when present, " +
 			"else 40 generated images. Without --model it uses a pulled catalogue model, else " + sharedModel +
 			", else a generated MobileNetV2 with random weights. Embeddings are extracted once into the cache; a second run takes seconds.",
-		Flags: concat(backboneFlags(), dataFlags(), []cli.Flag{
-			&cli.IntFlag{Name: "val-last", Category: catData, Value: 5, Usage: "step 3 validates on the last K images of each class"},
-			&cli.IntFlag{Name: "folds", Category: catData, Value: defaults.Folds, Usage: "step 4's cross-validation folds"},
+		Flags: slices.Concat(backboneFlags(), dataFlags(), []cli.Flag{
+			tutorialValLastFlag, foldsFlag,
 		}, trainingFlags(), embedFlags(), []cli.Flag{reportFlag}, formatFlags()),
 		Action: runTutorial,
 	}
@@ -87,7 +85,7 @@ func runTutorial(c *cli.Context) error {
 		Extract: dataset.ExtractOptions{Batch: inferBatch(c), Workers: c.Int(workersFlag.Name), Resizer: sess.resizer,
 			Decode: decodeOptions(c, sess.decoder),
 			Abort:  abortContext(c.Context), Progress: progress.update, Model: sess.model.Path},
-		Options: opts, ValLast: c.Int("val-last"), Folds: c.Int("folds"), ReportDir: c.String(reportFlag.Name), Out: out,
+		Options: opts, ValLast: c.Int(tutorialValLastFlag.Name), Folds: c.Int(foldsFlag.Name), ReportDir: c.String(reportFlag.Name), Out: out,
 	})
 	progress.finish()
 	if err != nil {
