@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 // writeNet writes a generated network to a temporary file.

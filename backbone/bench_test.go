@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 // BenchmarkEmbed measures ONNX Runtime alone: batches of pre-made input

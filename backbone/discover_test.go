@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )

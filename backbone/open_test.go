@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
-	"github.com/transfer-go/transfer/internal/ortest"
 )
 
 func TestOpenErrors(t *testing.T) {

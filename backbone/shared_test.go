@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 // BenchmarkEmbedStreams runs several batches at once through one backbone

@@ -13,7 +13,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 )
 
 func TestDecodeFormats(t *testing.T) {

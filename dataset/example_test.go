@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/hostile"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/hostile"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 )
 
 // Read a labelled set, and bring one of its images to a model's input size

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 )
 
 // catsLike writes the tutorial's layout: f01..fNN and m01..mNN JPEGs.

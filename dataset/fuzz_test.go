@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/hostile"
+	"github.com/transfer-go/transfer/internal/fixture/hostile"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 

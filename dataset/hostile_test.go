@@ -13,7 +13,7 @@ import (
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/hostile"
+	"github.com/transfer-go/transfer/internal/fixture/hostile"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 

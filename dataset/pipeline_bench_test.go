@@ -8,8 +8,8 @@ import (
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/ortest"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 

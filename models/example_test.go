@@ -7,7 +7,7 @@ import (
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/models"
 )

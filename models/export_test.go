@@ -13,10 +13,10 @@ import (
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
-	"github.com/transfer-go/transfer/internal/ortest"
-	"github.com/transfer-go/transfer/internal/synthetic"
 	"github.com/transfer-go/transfer/models"
 )
 

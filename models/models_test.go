@@ -15,7 +15,7 @@ import (
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
 	"github.com/transfer-go/transfer/models"
 )
 

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/transfer-go/transfer/internal/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
-	"github.com/transfer-go/transfer/internal/ortest"
 )
 
 // writeModel encodes mp into dir/name.

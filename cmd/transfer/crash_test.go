@@ -20,8 +20,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 // crashSetup writes 48 images and a full-size MobileNetV2 (about 20 ms per

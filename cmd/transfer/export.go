@@ -17,8 +17,8 @@ import (
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/atomicfile"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
-	"github.com/transfer-go/transfer/internal/synthetic"
 	"github.com/transfer-go/transfer/models"
 )
 

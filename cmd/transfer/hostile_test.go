@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/hostile"
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/hostile"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

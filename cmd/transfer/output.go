@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/transfer-go/transfer/internal/report"
+	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 )
 
 // requireFlag fails, in one line, when a command's required flag is

@@ -14,9 +14,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/report"
 )
 
 func trainingFlags() []cli.Flag {

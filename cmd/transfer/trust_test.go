@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/ortest"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
 

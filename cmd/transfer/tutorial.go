@@ -8,10 +8,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/transfer-go/transfer/cmd/transfer/internal/tutorial"
 	"github.com/transfer-go/transfer/dataset"
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/synthetic"
-	"github.com/transfer-go/transfer/internal/tutorial"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 	"github.com/transfer-go/transfer/models"
 )
 

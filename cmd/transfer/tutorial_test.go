@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/transfer-go/transfer/cmd/transfer/internal/tutorial"
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/ortest"
-	"github.com/transfer-go/transfer/internal/tutorial"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 // TestTutorialOnSharedCats runs the tutorial on the real photos and model,

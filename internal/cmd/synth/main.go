@@ -17,9 +17,9 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/transfer-go/transfer/internal/hostile"
-	"github.com/transfer-go/transfer/internal/mobilenet"
-	"github.com/transfer-go/transfer/internal/synthetic"
+	"github.com/transfer-go/transfer/internal/fixture/hostile"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/transfer-go/transfer/internal/report"
+	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 )
 
 // writeReport writes report.md and its plots into dir and returns the
