@@ -16,7 +16,14 @@ import (
 // transfer needs from the graph without ONNX Runtime; the head's provenance
 // must match it.
 func ExampleExport() {
-	m := &onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 1)).Model()}
+	b, err := (&onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 1)).Model()}).Marshal()
+	if err != nil {
+		panic(err)
+	}
+	m, err := onnxgraph.Parse(b) // as onnxgraph.ReadFile would read it
+	if err != nil {
+		panic(err)
+	}
 	info, err := backbone.Analyze(m, "small.onnx", backbone.Options{})
 	if err != nil {
 		panic(err)

@@ -149,7 +149,7 @@ func Export(m *onnxgraph.Model, info backbone.Info, h *head.Model, opts ExportOp
 	}
 	mp.MetadataProps = props
 	mp.ProducerName, mp.ProducerVersion = "transfer", ""
-	mp.DocString = fmt.Sprintf("Image classifier over %d classes: the backbone %s (embedding %s) with a dense softmax head trained by transfer.", c, info.ModelSHA256[:12], emb)
+	mp.DocString = fmt.Sprintf("Image classifier over %d classes: the backbone %.12s (embedding %s) with a dense softmax head trained by transfer.", c, info.ModelSHA256, emb)
 	b, err := out.Marshal()
 	if err != nil {
 		return nil, err
