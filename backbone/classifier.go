@@ -51,16 +51,11 @@ func OpenClassifier(m *onnxgraph.Model, path string, opts Options) (*Classifier,
 	default:
 		return nil, fmt.Errorf("classifier %s: %w: input %q has element type %v", path, ErrBadInput, c.Input, onnxgraph.ElemType(inputs[0]))
 	}
-	if c.Layout == LayoutAuto {
-		var err error
-		if c.Layout, err = detectLayout(dims); err != nil {
-			return nil, fmt.Errorf("classifier %s: %w", path, err)
-		}
+	h, w, layout, err := imageShape(c.Input, dims, opts.Layout)
+	if err != nil {
+		return nil, fmt.Errorf("classifier %s: %w", path, err)
 	}
-	h, w := dims[2], dims[3]
-	if c.Layout == NHWC {
-		h, w = dims[1], dims[2]
-	}
+	c.Layout = layout
 	if h <= 0 || w <= 0 {
 		return nil, fmt.Errorf("classifier %s: %w: input %q has dynamic height or width", path, ErrBadInput, c.Input)
 	}
@@ -107,9 +102,9 @@ func (c *Classifier) ClassifyFloat(ctx context.Context, batch []float32) ([][]fl
 	if c.Uint8 {
 		return nil, fmt.Errorf("classifier: input %q takes uint8 pixels", c.Input)
 	}
-	return classifyChunks(c, batch, func(chunk []float32, n int) (ort.Value, error) {
+	return classifyChunks(ctx, c, batch, func(chunk []float32, n int) (ort.Value, error) {
 		return ort.NewTensor(c.shape(n), chunk)
-	}, ctx)
+	})
 }
 
 // ClassifyUint8 runs n images given as 8-bit pixels.
@@ -117,12 +112,12 @@ func (c *Classifier) ClassifyUint8(ctx context.Context, batch []uint8) ([][]floa
 	if !c.Uint8 {
 		return nil, fmt.Errorf("classifier: input %q takes float32 values", c.Input)
 	}
-	return classifyChunks(c, batch, func(chunk []uint8, n int) (ort.Value, error) {
+	return classifyChunks(ctx, c, batch, func(chunk []uint8, n int) (ort.Value, error) {
 		return ort.NewTensor(c.shape(n), chunk)
-	}, ctx)
+	})
 }
 
-func classifyChunks[T float32 | uint8](c *Classifier, batch []T, tensor func([]T, int) (ort.Value, error), ctx context.Context) ([][]float32, error) {
+func classifyChunks[T float32 | uint8](ctx context.Context, c *Classifier, batch []T, tensor func([]T, int) (ort.Value, error)) ([][]float32, error) {
 	il := c.InputLen()
 	if len(batch) == 0 || len(batch)%il != 0 {
 		return nil, fmt.Errorf("classifier: batch of %d values is not a whole number of %dx%d images", len(batch), c.Width, c.Height)

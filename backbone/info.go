@@ -126,39 +126,15 @@ func Analyze(m *onnxgraph.Model, path string, opts Options) (Info, error) {
 		return info, fmt.Errorf("%w: input %q has element type %v; transfer feeds float32 images", ErrBadInput, info.Input, et)
 	}
 	info.InputShape = dims
-	for i, d := range dims {
-		if d < 0 {
-			return info, fmt.Errorf("%w: input %q has shape %s: dimension %d is negative", ErrBadInput, info.Input, shapeString(dims), i)
-		}
-	}
-	if dims[0] > MaxFixedBatch {
-		return info, fmt.Errorf("%w: input %q has shape %s: a fixed batch of %d images is absurd (at most %d); export the model with a dynamic or smaller batch", ErrBadInput, info.Input, shapeString(dims), dims[0], MaxFixedBatch)
+	var h, w int64
+	var err error
+	if h, w, info.Layout, err = imageShape(info.Input, dims, opts.Layout); err != nil {
+		return info, err
 	}
 	info.FixedBatch = int(dims[0])
-
-	info.Layout = opts.Layout
-	if info.Layout == LayoutAuto {
-		l, err := detectLayout(dims)
-		if err != nil {
-			return info, fmt.Errorf("%w: %v", ErrBadInput, err)
-		}
-		info.Layout = l
-	}
-	h, w, c := dims[2], dims[3], dims[1]
-	if info.Layout == NHWC {
-		h, w, c = dims[1], dims[2], dims[3]
-	}
-	if c != 3 && c != 0 {
-		return info, fmt.Errorf("%w: input %q has %d channels in %v layout; transfer feeds RGB images (3 channels)", ErrBadInput, info.Input, c, info.Layout)
-	}
 	size := int64(opts.InputSize)
 	if size < 0 || size > MaxInputSide {
 		return info, fmt.Errorf("%w: an input size of %d pixels is absurd (at most %d)", ErrBadInput, size, MaxInputSide)
-	}
-	for _, d := range []*int64{&h, &w} {
-		if *d > MaxInputSide {
-			return info, fmt.Errorf("%w: input %q has shape %s: a side of %d pixels is absurd (at most %d)", ErrBadInput, info.Input, shapeString(dims), *d, MaxInputSide)
-		}
 	}
 	for _, d := range []*int64{&h, &w} {
 		switch {
@@ -220,4 +196,38 @@ func fingerprint(in *Info) string {
 	fmt.Fprintf(h, "transfer-backbone-fingerprint-v1\nmodel %s\nembedding %s\npreprocess %s %g %v %v\nlayout %v\nsize %dx%d\n",
 		in.ModelSHA256, in.Features.Tensor, p.Name, p.Scale, p.Mean, p.Std, in.Layout, in.Height, in.Width)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// imageShape reads the height, width and layout of a rank-4 image input
+// (0 for a dynamic side), and applies the bounds every model must keep:
+// no negative dimension, sides of at most MaxInputSide, a fixed batch of at
+// most MaxFixedBatch, 3 channels. layout, unless LayoutAuto, is the
+// caller's.
+func imageShape(input string, dims []int64, layout Layout) (h, w int64, l Layout, err error) {
+	for i, d := range dims {
+		if d < 0 {
+			return 0, 0, layout, fmt.Errorf("%w: input %q has shape %s: dimension %d is negative", ErrBadInput, input, shapeString(dims), i)
+		}
+	}
+	if dims[0] > MaxFixedBatch {
+		return 0, 0, layout, fmt.Errorf("%w: input %q has shape %s: a fixed batch of %d images is absurd (at most %d); export the model with a dynamic or smaller batch", ErrBadInput, input, shapeString(dims), dims[0], MaxFixedBatch)
+	}
+	if layout == LayoutAuto {
+		if layout, err = detectLayout(dims); err != nil {
+			return 0, 0, layout, fmt.Errorf("%w: %v", ErrBadInput, err)
+		}
+	}
+	h, w, c := dims[2], dims[3], dims[1]
+	if layout == NHWC {
+		h, w, c = dims[1], dims[2], dims[3]
+	}
+	if c != 3 && c != 0 {
+		return 0, 0, layout, fmt.Errorf("%w: input %q has %d channels in %v layout; transfer feeds RGB images (3 channels)", ErrBadInput, input, c, layout)
+	}
+	for _, d := range []int64{h, w} {
+		if d > MaxInputSide {
+			return 0, 0, layout, fmt.Errorf("%w: input %q has shape %s: a side of %d pixels is absurd (at most %d)", ErrBadInput, input, shapeString(dims), d, MaxInputSide)
+		}
+	}
+	return h, w, layout, nil
 }

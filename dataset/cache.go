@@ -395,6 +395,12 @@ const getQuery = `SELECT dim, vector, logits FROM embeddings WHERE fingerprint =
 // that text order is time order.
 func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
+// fail names the cache in an error from SQLite, with what to do about
+// the usual ones.
+func (c *Cache) fail(err error) error {
+	return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+}
+
 // Path returns the cache file's path.
 func (c *Cache) Path() string { return c.path }
 
@@ -426,7 +432,7 @@ func (c *Cache) AddBackbone(b Backbone) error {
 	_, err := c.db.Exec(`INSERT OR IGNORE INTO backbones VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.Fingerprint, b.Model, b.ModelSHA256, b.EmbeddingTensor, b.Preprocess, b.Layout, b.InputSize, b.Dim, now())
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	return nil
 }
@@ -454,7 +460,7 @@ func (c *Cache) Get(ctx context.Context, k Key, sha string) (Entry, bool, error)
 		return Entry{}, false, nil
 	}
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return Entry{}, false, c.fail(err)
 	}
 	e := Entry{Vector: decodeVector(vec)}
 	if len(e.Vector) != dim {
@@ -493,14 +499,14 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	defer tx.Rollback()
 	emb, err := tx.PrepareContext(ctx, `INSERT INTO embeddings (fingerprint, image_sha256, resize, dim, vector, logits, computed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET logits = coalesce(embeddings.logits, excluded.logits)`)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	defer emb.Close()
 	pth, err := tx.PrepareContext(ctx, `INSERT INTO paths (path, image_sha256, size, mtime_ns, label, seen_at, inode, ctime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -508,7 +514,7 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 			inode = excluded.inode, ctime_ns = excluded.ctime_ns,
 			label = CASE WHEN excluded.label = '' THEN paths.label ELSE excluded.label END, seen_at = excluded.seen_at`)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	defer pth.Close()
 	t := now()
@@ -519,17 +525,17 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 				logits = encodeVector(r.Logits)
 			}
 			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, k.Pixels, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
-				return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+				return c.fail(err)
 			}
 		}
 		if r.Path != "" {
 			if _, err := pth.ExecContext(ctx, r.Path, r.SHA256, r.Size, r.MtimeNS, r.Label, t, r.Inode, r.CtimeNS); err != nil {
-				return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+				return c.fail(err)
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	return nil
 }
@@ -662,7 +668,7 @@ func (c *Cache) queryIn(ctx context.Context, query string, fixed []any, part []s
 	}
 	rows, err := c.db.QueryContext(ctx, query+"("+strings.Repeat("?,", len(part)-1)+"?)", vals...)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -671,7 +677,7 @@ func (c *Cache) queryIn(ctx context.Context, query string, fixed []any, part []s
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
+		return c.fail(err)
 	}
 	return nil
 }

@@ -68,7 +68,12 @@ func (l *Dense) Predict(dst *mat.Dense, x mat.Matrix) *mat.Dense {
 	} else if r, cc := dst.Dims(); r != n || cc != c {
 		panic(mat.ErrShape)
 	}
-	xd := mat.DenseCopyOf(x)
+	// A *mat.Dense (what Matrix and Data hold) is read in place; any
+	// other Matrix is copied once.
+	xd, ok := x.(*mat.Dense)
+	if !ok {
+		xd = mat.DenseCopyOf(x)
+	}
 	l.logits(dst.RawMatrix(), xd.RawMatrix())
 	for i := 0; i < n; i++ {
 		softmaxRow(dst.RawRowView(i))
@@ -113,6 +118,10 @@ func (l *Dense) maxAbs() float64 {
 	}
 	return m
 }
+
+// Softmax replaces the logits z by probabilities, in place: exp(z - max z)
+// normalised, so that logits of ±1000 neither overflow nor vanish.
+func Softmax(z []float64) { softmaxRow(z) }
 
 // softmaxRow replaces logits by probabilities and returns log Σ exp(logits).
 func softmaxRow(z []float64) float64 {

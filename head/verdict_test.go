@@ -72,3 +72,16 @@ func TestJudge(t *testing.T) {
 		})
 	}
 }
+
+func TestSoftmax(t *testing.T) {
+	z := []float64{1000, 0, 1000}
+	head.Softmax(z)
+	if z[0] != 0.5 || z[1] != 0 || z[2] != 0.5 {
+		t.Errorf("softmax of {1000, 0, 1000} = %v", z)
+	}
+	z = []float64{0, 0, 0, 0}
+	head.Softmax(z)
+	if z[3] != 0.25 {
+		t.Errorf("softmax of zeros = %v", z)
+	}
+}

@@ -257,17 +257,6 @@ func probabilities(v []float32) []float64 {
 	if isDist && math.Abs(sum-1) < 1e-3 {
 		return p
 	}
-	m := math.Inf(-1)
-	for _, x := range p {
-		m = math.Max(m, x)
-	}
-	sum = 0
-	for i := range p {
-		p[i] = math.Exp(p[i] - m)
-		sum += p[i]
-	}
-	for i := range p {
-		p[i] /= sum
-	}
+	head.Softmax(p)
 	return p
 }
