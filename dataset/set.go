@@ -138,3 +138,28 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// AlignClasses renumbers the set's labels to the class order of want (a
+// head's, or a training set's), so that the same class has the same index
+// in both. It fails, changing nothing, on a class that want lacks.
+func (s *Set) AlignClasses(want []string) error {
+	index := map[string]int{}
+	for i, c := range want {
+		index[c] = i
+	}
+	remap := make([]int, len(s.Classes))
+	for i, c := range s.Classes {
+		j, ok := index[c]
+		if !ok {
+			return fmt.Errorf("class %q is not among the classes %s", c, strings.Join(want, ", "))
+		}
+		remap[i] = j
+	}
+	for i := range s.Items {
+		if s.Items[i].Label >= 0 {
+			s.Items[i].Label = remap[s.Items[i].Label]
+		}
+	}
+	s.Classes = want
+	return nil
+}

@@ -258,3 +258,16 @@ func TestClassKeyMatchingNothing(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestAlignClasses: labels follow the wanted order; an unknown class is
+// refused and nothing changes.
+func TestAlignClasses(t *testing.T) {
+	s := &dataset.Set{Classes: []string{"dog", "cat"}, Items: []dataset.Item{{Label: 0}, {Label: 1}, {Label: dataset.Unlabelled}}}
+	if err := s.AlignClasses([]string{"cat", "dog", "bird"}); err != nil || s.Items[0].Label != 1 || s.Items[1].Label != 0 || s.Items[2].Label != dataset.Unlabelled || len(s.Classes) != 3 {
+		t.Fatalf("%v, %+v", err, s)
+	}
+	s = &dataset.Set{Classes: []string{"cat", "fox"}, Items: []dataset.Item{{Label: 1}}}
+	if err := s.AlignClasses([]string{"cat", "dog"}); err == nil || !strings.Contains(err.Error(), `class "fox" is not among the classes cat, dog`) || s.Items[0].Label != 1 {
+		t.Fatalf("%v, %+v", err, s)
+	}
+}

@@ -120,13 +120,10 @@ func cacheExport(c *cli.Context) error {
 	if err := requireFlag(c, npyOutputFlag.Name, "the folder to write the NumPy files to"); err != nil {
 		return err
 	}
-	if err := checkModelFlags(c); err != nil {
-		return err
-	}
 	if f := c.String(npyFormatFlag.Name); f != "npy" {
 		return usageError{fmt.Errorf("cache export: unknown --format %q (npy is supported)", f)}
 	}
-	set, err := loadAnySet(c)
+	set, err := begin(c, loadAnySet)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -261,3 +262,21 @@ type interrupted struct {
 
 func (e interrupted) Error() string { return e.msg }
 func (e interrupted) Unwrap() error { return e.err }
+
+// begin is the preamble of the commands that embed a set: every check that
+// needs no file (model flags, output paths, plot format) runs before the
+// set is read, so that a typo fails at once; then load reads the set.
+func begin(c *cli.Context, load func(*cli.Context) (*dataset.Set, error), outputs ...string) (*dataset.Set, error) {
+	if err := checkModelFlags(c); err != nil {
+		return nil, err
+	}
+	if err := checkOutputs(c, outputs...); err != nil {
+		return nil, err
+	}
+	if slices.Contains(outputs, plotFlag.Name) {
+		if err := checkPlot(c); err != nil {
+			return nil, err
+		}
+	}
+	return load(c)
+}

@@ -58,16 +58,7 @@ func eval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkModelFlags(c); err != nil {
-		return err
-	}
-	if err := checkOutputs(c, plotFlag.Name); err != nil {
-		return err
-	}
-	if err := checkPlot(c); err != nil {
-		return err
-	}
-	set, err := loadSet(c)
+	set, err := begin(c, loadSet, plotFlag.Name)
 	if err != nil {
 		return err
 	}
@@ -80,7 +71,7 @@ func eval(c *cli.Context) error {
 	if err := checkHead(c, sess, m); err != nil {
 		return err
 	}
-	if err := alignClasses(set, m.Classes); err != nil {
+	if err := set.AlignClasses(m.Classes); err != nil {
 		return usageError{fmt.Errorf("--data: %w", err)}
 	}
 	x, err := sess.embed(c.Context, set, true, false)

@@ -21,10 +21,7 @@ func extractCommand() *cli.Command {
 }
 
 func extract(c *cli.Context) error {
-	if err := checkModelFlags(c); err != nil {
-		return err
-	}
-	set, err := loadAnySet(c)
+	set, err := begin(c, loadAnySet)
 	if err != nil {
 		return err
 	}

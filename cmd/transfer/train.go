@@ -97,15 +97,6 @@ func train(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkModelFlags(c); err != nil {
-		return err
-	}
-	if err := checkOutputs(c, outputFlag.Name, plotFlag.Name); err != nil {
-		return err
-	}
-	if err := checkPlot(c); err != nil {
-		return err
-	}
 	opts, err := trainOptions(c)
 	if err != nil {
 		return err
@@ -122,7 +113,7 @@ func train(c *cli.Context) error {
 	if opts.Patience > 0 && (splits == 0 || c.IsSet(cvFlag.Name)) {
 		return usageError{errors.New("--early-stopping watches val_loss: add --val-split, --val-data or --val-last")}
 	}
-	set, err := loadSet(c)
+	set, err := begin(c, loadSet, outputFlag.Name, plotFlag.Name)
 	if err != nil {
 		return err
 	}
@@ -131,7 +122,7 @@ func train(c *cli.Context) error {
 		if valSet, err = readSet(c, p, "", c.String(labelRegexFlag.Name), c.String(classesFlag.Name)); err != nil {
 			return err
 		}
-		if err := alignClasses(valSet, set.Classes); err != nil {
+		if err := valSet.AlignClasses(set.Classes); err != nil {
 			return usageError{fmt.Errorf("--val-data: %w", err)}
 		}
 	}
@@ -355,30 +346,6 @@ func writeCV(w io.Writer, cv head.CVResult, v head.Verdict) {
 	}
 	fmt.Fprintf(w, "validation accuracy %.4f ± %.4f (mean ± sd over folds); training accuracy %.4f\n", cv.MeanValAccuracy, cv.SDValAccuracy, cv.MeanTrainAccuracy)
 	fmt.Fprintln(w, v.Message)
-}
-
-// alignClasses renumbers s's labels to the class order of want, failing on a
-// class want lacks.
-func alignClasses(s *dataset.Set, want []string) error {
-	index := map[string]int{}
-	for i, c := range want {
-		index[c] = i
-	}
-	remap := make([]int, len(s.Classes))
-	for i, c := range s.Classes {
-		j, ok := index[c]
-		if !ok {
-			return fmt.Errorf("class %q is not among the training classes %v", c, want)
-		}
-		remap[i] = j
-	}
-	for i := range s.Items {
-		if s.Items[i].Label >= 0 {
-			s.Items[i].Label = remap[s.Items[i].Label]
-		}
-	}
-	s.Classes = want
-	return nil
 }
 
 func classCounts(y []int, classes int) []int {
