@@ -4,6 +4,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -158,5 +159,44 @@ func TestExportRefusesForeignHead(t *testing.T) {
 	h.Source.Fingerprint = "another backbone"
 	if _, err := models.Export(m, info, h, models.ExportOptions{}); err == nil {
 		t.Fatal("exported a head trained on another backbone")
+	}
+}
+
+// TestVerifyAndClassifier: Verify finds an export equal to backbone + head;
+// a head whose weights overflow gives NaN, which callers refuse; a model
+// transfer did not export is no Classifier.
+func TestVerifyAndClassifier(t *testing.T) {
+	ortest.Require(t)
+	for _, pixels := range []models.PixelType{"", models.PixelsUint8, models.PixelsFloat} {
+		b, _ := (&onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 4)).Model()}).Marshal()
+		m, err := onnxgraph.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bb, err := backbone.OpenModel(m, "small.onnx", backbone.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bb.Destroy()
+		h := trainedHead(bb.Info(), []string{"a", "b", "c"}, 5)
+		out, err := models.Export(m, bb.Info(), h, models.ExportOptions{Pixels: pixels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff, n, err := models.Verify(context.Background(), bb, out, h, backbone.Options{})
+		if err != nil || n != 4 || !(diff < 1e-5) {
+			t.Fatalf("pixels %q: diff %v over %d images, %v", pixels, diff, n, err)
+		}
+		w := h.Layer.W.RawMatrix().Data
+		for i := range w {
+			w[i] = math.Copysign(1e308, float64(i%2)-0.5)
+		}
+		out, _ = models.Export(m, bb.Info(), h, models.ExportOptions{Pixels: pixels})
+		if _, _, err := models.Verify(context.Background(), bb, out, h, backbone.Options{}); !errors.Is(err, head.ErrNonFiniteOutput) {
+			t.Errorf("pixels %q: an overflowing head: %v", pixels, err)
+		}
+		if _, err := models.OpenClassifier(m, "small.onnx", backbone.Options{}); !errors.Is(err, backbone.ErrBadInput) {
+			t.Errorf("a backbone opened as a classifier: %v", err)
+		}
 	}
 }

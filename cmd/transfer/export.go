@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,10 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/backbone"
-	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/atomicfile"
-	"github.com/transfer-go/transfer/internal/fixture/synthetic"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/models"
 )
@@ -104,163 +99,14 @@ func export(c *cli.Context) error {
 }
 
 // verifyExport runs sample images through the exported classifier and
-// through backbone + head, and returns the largest probability difference.
+// through backbone + head (see models.Verify).
 func verifyExport(ctx context.Context, r *models.Resolved, exported *onnxgraph.Model, h *head.Model) (float64, int, error) {
 	b, err := backbone.OpenModel(r.Model, r.Path, r.Options)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer b.Destroy()
-	meta, err := models.ReadClassifierMeta(exported)
-	if err != nil {
-		return 0, 0, err
-	}
-	cl, err := backbone.OpenClassifier(exported, "exported", backbone.Options{LibraryPath: r.Options.LibraryPath, Threads: r.Options.Threads})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer cl.Destroy()
-	const n = 4
-	info := b.Info()
-	rng := rand.New(rand.NewPCG(7, 7))
-	imgs := make([]*image.NRGBA, n)
-	for i := range imgs {
-		imgs[i] = synthetic.Draw(i%2, 2, info.Width, info.Height, rng)
-	}
-	want, err := headProbabilities(ctx, b, h, imgs)
-	if err != nil {
-		return 0, 0, err
-	}
-	got, err := classify(ctx, cl, meta, imgs)
-	if err != nil {
-		return 0, 0, err
-	}
-	var diff float64
-	for i := range want {
-		for j := range want[i] {
-			d := math.Abs(want[i][j] - float64(got[i][j]))
-			if math.IsNaN(d) {
-				return math.NaN(), n, nil
-			}
-			diff = math.Max(diff, d)
-		}
-	}
-	return diff, n, nil
-}
-
-// headProbabilities runs images through backbone b and head h.
-func headProbabilities(ctx context.Context, b *backbone.Backbone, h *head.Model, imgs []*image.NRGBA) ([][]float64, error) {
-	info := b.Info()
-	il := info.InputLen()
-	batch := make([]float32, len(imgs)*il)
-	f := backbone.NewFiller(info.Preprocess, info.Layout)
-	for i, img := range imgs {
-		f.Fill(batch[i*il:(i+1)*il], img)
-	}
-	emb, err := b.Embed(ctx, batch)
-	if err != nil {
-		return nil, err
-	}
-	return h.Layer.Probabilities(emb)
-}
-
-// classify runs resized images through an exported classifier, filling its
-// input as its metadata says.
-func classify(ctx context.Context, cl *backbone.Classifier, meta models.ClassifierMeta, imgs []*image.NRGBA) ([][]float32, error) {
-	il := cl.InputLen()
-	if meta.Input == models.PixelsUint8 {
-		batch := make([]uint8, len(imgs)*il)
-		for i, img := range imgs {
-			backbone.FillUint8(batch[i*il:(i+1)*il], img, cl.Layout)
-		}
-		return cl.ClassifyUint8(ctx, batch)
-	}
-	p := meta.Preprocess
-	if meta.Input == models.PixelsFloat {
-		p = backbone.Pixels
-	}
-	batch := make([]float32, len(imgs)*il)
-	f := backbone.NewFiller(p, cl.Layout)
-	for i, img := range imgs {
-		f.Fill(batch[i*il:(i+1)*il], img)
-	}
-	return cl.ClassifyFloat(ctx, batch)
-}
-
-// predictWithClassifier is predict for --classifier: decode, resize and
-// fill each image as the classifier's metadata says, and run it.
-func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
-	path := c.String(classifierFlag.Name)
-	m, err := onnxgraph.ReadFile(path)
-	if err != nil {
-		return usageError{err}
-	}
-	meta, err := models.ReadClassifierMeta(m)
-	if err != nil {
-		return usageError{fmt.Errorf("classifier %s: %w", path, err)}
-	}
-	dev, err := backbone.ParseDevice(c.String(deviceFlag.Name))
-	if err != nil {
-		return usageError{err}
-	}
-	decode := decodeOptions(c, meta.Pixels.Decoder)
-	if meta.Pixels.Decoder == dataset.TurboJPEG {
-		if _, err := dataset.ParseDecoder("turbojpeg"); err != nil {
-			decode.Decoder = dataset.GoDecoder
-			fmt.Fprintf(c.App.ErrWriter, "warning: the head was trained on pixels from libjpeg-turbo, which is not installed here (%v); Go's decoder gives slightly different pixels\n", err)
-		}
-	}
-	cl, err := backbone.OpenClassifier(m, path, backbone.Options{LibraryPath: c.String(ortLibFlag.Name), Device: dev, Threads: c.Int(threadsFlag.Name), Layout: meta.Layout})
-	if err != nil {
-		return err
-	}
-	defer cl.Destroy()
-	probs := make([][]float64, len(set.Items))
-	var failures []dataset.Failure
-	batchSize := max(1, inferBatch(c))
-	for start := 0; start < len(set.Items); start += batchSize {
-		var imgs []*image.NRGBA
-		var idx []int
-		for i := start; i < min(start+batchSize, len(set.Items)); i++ {
-			img, err := prepareFile(c.Context, set.Items[i].Path, meta.Pixels.Resizer, decode)
-			if err != nil {
-				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
-				fmt.Fprintf(c.App.ErrWriter, "skipped %s\n", terminalSafe(err.Error()))
-				continue
-			}
-			imgs = append(imgs, img)
-			idx = append(idx, i)
-		}
-		if len(imgs) == 0 {
-			continue
-		}
-		out, err := classify(c.Context, cl, meta, imgs)
-		if err != nil {
-			return err
-		}
-		for k, i := range idx {
-			probs[i] = make([]float64, len(out[k]))
-			for j, v := range out[k] {
-				probs[i][j] = float64(v)
-			}
-		}
-	}
-	if len(failures) > 0 && c.Bool(strictFlag.Name) {
-		return usageError{fmt.Errorf("%d of %d images could not be used (--strict)", len(failures), len(set.Items))}
-	}
-	return writePredictions(c, set, probs, meta.Classes, failures)
-}
-
-// prepareFile reads, decodes and resizes one image file.
-func prepareFile(ctx context.Context, path string, r dataset.Resizer, opts dataset.DecodeOptions) (*image.NRGBA, error) {
-	data, err := dataset.ReadFile(path, opts.MaxFileSize)
-	if err == nil {
-		var img *image.NRGBA
-		if img, err = dataset.Prepare(ctx, data, r, opts); err == nil {
-			return img, nil
-		}
-	}
-	return nil, &dataset.ImageError{Path: path, Err: err}
+	return models.Verify(ctx, b, exported, h, backbone.Options{LibraryPath: r.Options.LibraryPath, Threads: r.Options.Threads})
 }
 
 // labelsPath is the class-name file beside an exported model:

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"math"
 	"slices"
 	"sort"
@@ -12,8 +14,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/models"
 )
 
 func predictCommand() *cli.Command {
@@ -172,4 +177,74 @@ func allFinite(v []float64) bool {
 		}
 	}
 	return true
+}
+
+// predictWithClassifier is predict for --classifier: decode, resize and
+// fill each image as the classifier's metadata says, and run it.
+func predictWithClassifier(c *cli.Context, set *dataset.Set) error {
+	path := c.String(classifierFlag.Name)
+	m, err := onnxgraph.ReadFile(path)
+	if err != nil {
+		return usageError{err}
+	}
+	dev, err := backbone.ParseDevice(c.String(deviceFlag.Name))
+	if err != nil {
+		return usageError{err}
+	}
+	cl, err := models.OpenClassifier(m, path, backbone.Options{LibraryPath: c.String(ortLibFlag.Name), Device: dev, Threads: c.Int(threadsFlag.Name)})
+	if err != nil {
+		return err
+	}
+	defer cl.Destroy()
+	meta := cl.Meta
+	decode := decodeOptions(c, meta.Pixels.Decoder)
+	if meta.Pixels.Decoder == dataset.TurboJPEG {
+		if _, err := dataset.ParseDecoder("turbojpeg"); err != nil {
+			decode.Decoder = dataset.GoDecoder
+			fmt.Fprintf(c.App.ErrWriter, "warning: the head was trained on pixels from libjpeg-turbo, which is not installed here (%v); Go's decoder gives slightly different pixels\n", err)
+		}
+	}
+	probs := make([][]float64, len(set.Items))
+	var failures []dataset.Failure
+	batchSize := max(1, inferBatch(c))
+	for start := 0; start < len(set.Items); start += batchSize {
+		var imgs []*image.NRGBA
+		var idx []int
+		for i := start; i < min(start+batchSize, len(set.Items)); i++ {
+			img, err := prepareFile(c.Context, set.Items[i].Path, meta.Pixels.Resizer, decode)
+			if err != nil {
+				failures = append(failures, dataset.Failure{Index: i, Path: set.Items[i].Path, Err: err})
+				fmt.Fprintf(c.App.ErrWriter, "skipped %s\n", terminalSafe(err.Error()))
+				continue
+			}
+			imgs = append(imgs, img)
+			idx = append(idx, i)
+		}
+		if len(imgs) == 0 {
+			continue
+		}
+		out, err := cl.Classify(c.Context, imgs)
+		if err != nil {
+			return err
+		}
+		for k, i := range idx {
+			probs[i] = out[k]
+		}
+	}
+	if len(failures) > 0 && c.Bool(strictFlag.Name) {
+		return usageError{fmt.Errorf("%d of %d images could not be used (--strict)", len(failures), len(set.Items))}
+	}
+	return writePredictions(c, set, probs, meta.Classes, failures)
+}
+
+// prepareFile reads, decodes and resizes one image file.
+func prepareFile(ctx context.Context, path string, r dataset.Resizer, opts dataset.DecodeOptions) (*image.NRGBA, error) {
+	data, err := dataset.ReadFile(path, opts.MaxFileSize)
+	if err == nil {
+		var img *image.NRGBA
+		if img, err = dataset.Prepare(ctx, data, r, opts); err == nil {
+			return img, nil
+		}
+	}
+	return nil, &dataset.ImageError{Path: path, Err: err}
 }

@@ -1,0 +1,126 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"math/rand/v2"
+
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/fixture/synthetic"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+)
+
+// Classifier is an exported classifier opened for inference. It fills its
+// input as its own metadata says (raw pixels or preprocessed values, in its
+// layout), so a caller hands it images brought to Meta.Pixels by
+// dataset.Prepare. Destroy releases ONNX Runtime's session.
+type Classifier struct {
+	Meta ClassifierMeta
+	cl   *backbone.Classifier
+}
+
+// OpenClassifier reads an exported classifier's metadata and starts a
+// session for it. opts.Layout is taken from the metadata.
+func OpenClassifier(m *onnxgraph.Model, path string, opts backbone.Options) (*Classifier, error) {
+	meta, err := ReadClassifierMeta(m)
+	if err != nil {
+		return nil, fmt.Errorf("classifier %s: %w", path, err)
+	}
+	opts.Layout = meta.Layout
+	cl, err := backbone.OpenClassifier(m, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Classifier{Meta: meta, cl: cl}, nil
+}
+
+// Classify returns the class probabilities of images of the classifier's
+// input size.
+func (c *Classifier) Classify(ctx context.Context, imgs []*image.NRGBA) ([][]float64, error) {
+	il := c.cl.InputLen()
+	var out [][]float32
+	var err error
+	switch c.Meta.Input {
+	case PixelsUint8:
+		batch := make([]uint8, len(imgs)*il)
+		for i, img := range imgs {
+			backbone.FillUint8(batch[i*il:(i+1)*il], img, c.cl.Layout)
+		}
+		out, err = c.cl.ClassifyUint8(ctx, batch)
+	default:
+		p := c.Meta.Preprocess
+		if c.Meta.Input == PixelsFloat {
+			p = backbone.Pixels
+		}
+		batch := make([]float32, len(imgs)*il)
+		f := backbone.NewFiller(p, c.cl.Layout)
+		for i, img := range imgs {
+			f.Fill(batch[i*il:(i+1)*il], img)
+		}
+		out, err = c.cl.ClassifyFloat(ctx, batch)
+	}
+	if err != nil {
+		return nil, err
+	}
+	probs := make([][]float64, len(out))
+	for i, row := range out {
+		probs[i] = make([]float64, len(row))
+		for j, v := range row {
+			probs[i][j] = float64(v)
+		}
+	}
+	return probs, nil
+}
+
+// Destroy releases the session.
+func (c *Classifier) Destroy() error { return c.cl.Destroy() }
+
+// Verify runs n drawn sample images through the exported classifier and
+// through backbone b and head h, and returns the largest difference of any
+// probability: NaN when either side is not finite, which a caller must
+// treat as a failure. opts configure the classifier's session.
+func Verify(ctx context.Context, b *backbone.Backbone, exported *onnxgraph.Model, h *head.Model, opts backbone.Options) (diff float64, n int, err error) {
+	cl, err := OpenClassifier(exported, "exported", opts)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer cl.Destroy()
+	n = 4
+	info := b.Info()
+	rng := rand.New(rand.NewPCG(7, 7))
+	imgs := make([]*image.NRGBA, n)
+	for i := range imgs {
+		imgs[i] = synthetic.Draw(i%2, 2, info.Width, info.Height, rng)
+	}
+	il := info.InputLen()
+	batch := make([]float32, n*il)
+	f := backbone.NewFiller(info.Preprocess, info.Layout)
+	for i, img := range imgs {
+		f.Fill(batch[i*il:(i+1)*il], img)
+	}
+	emb, err := b.Embed(ctx, batch)
+	if err != nil {
+		return 0, n, err
+	}
+	want, err := h.Layer.Probabilities(emb)
+	if err != nil {
+		return 0, n, err
+	}
+	got, err := cl.Classify(ctx, imgs)
+	if err != nil {
+		return 0, n, err
+	}
+	for i := range want {
+		for j := range want[i] {
+			d := math.Abs(want[i][j] - got[i][j])
+			if math.IsNaN(d) {
+				return math.NaN(), n, nil
+			}
+			diff = math.Max(diff, d)
+		}
+	}
+	return diff, n, nil
+}
