@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -53,21 +52,19 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 		l.B[j] = rng.NormFloat64() * 0.1
 	}
 
-	// Analytic gradient, exactly as trainer.step computes it.
+	// The analytic gradient is trainer.step's own: it leaves the batch's
+	// gradients (cross-entropy with class weights, the L2 term and the
+	// bias) in gW and gB before Adam applies them to its clone of l.
 	tr := newTrainer(l.Clone(), Data{X: x, Y: y, Classes: c}, Options{BatchSize: n, L2: l2, ClassWeights: cw, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7})
-	idx := []int{0, 1, 2, 3, 4}
-	xg := blas64.General{Rows: n, Cols: d, Stride: d, Data: append([]float64(nil), x.RawMatrix().Data...)}
-	z := blas64.General{Rows: n, Cols: c, Stride: c, Data: make([]float64, n*c)}
-	tr.layer.logits(z, xg)
-	crossEntropy(z.Data, c, y, cw)
-	gw := mat.NewDense(d, c, nil)
-	gw.Mul(x.T(), mat.NewDense(n, c, z.Data))
-	gw.Add(gw, scaled(2*l2, l.W))
-	gb := make([]float64, c)
-	for r := 0; r < n; r++ {
-		floats.Add(gb, z.Data[r*c:(r+1)*c])
+	loss, _ := tr.step([]int{0, 1, 2, 3, 4})
+	if want := batchLoss(l, x, y, cw, l2); math.Abs(loss-want) > 1e-12 {
+		t.Errorf("step's loss %v, the batch's %v", loss, want)
 	}
-	_ = idx
+	gw := mat.NewDense(d, c, append([]float64(nil), tr.gW...))
+	gb := append([]float64(nil), tr.gB...)
+	if mat.Equal(tr.layer.W, l.W) {
+		t.Fatal("step did not update the weights")
+	}
 
 	const h = 1e-6
 	check := func(name string, p *float64, analytic float64) {
@@ -162,5 +159,28 @@ func TestGlorotInit(t *testing.T) {
 	}
 	if floats.Sum(l.B) != 0 {
 		t.Errorf("bias %v, want zeros", l.B)
+	}
+}
+
+// TestStepsPerEpoch: 40 rows in batches of 32 are two Adam steps an epoch,
+// one of 32 rows and one of 8, as Keras' fit takes them; 20 epochs are 40
+// steps.
+func TestStepsPerEpoch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := mat.NewDense(40, 3, nil)
+	y := make([]int, 40)
+	for i := range y {
+		y[i] = i % 2
+		for j := 0; j < 3; j++ {
+			x.Set(i, j, rng.NormFloat64())
+		}
+	}
+	o := DefaultOptions()
+	tr := newTrainer(NewDense(3, 2, rng), Data{X: x, Y: y, Classes: 2}, o)
+	for e := 0; e < 20; e++ {
+		tr.epoch(rng)
+	}
+	if tr.adam.t != 40 {
+		t.Errorf("20 epochs of 40 rows in batches of 32 took %d Adam steps, want 40", tr.adam.t)
 	}
 }

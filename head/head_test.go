@@ -75,8 +75,8 @@ func TestTrainReproducible(t *testing.T) {
 }
 
 // TestEpochMetricsAreSampleWeighted checks Keras' epoch averages: 40 rows in
-// batches of 32 and 8 report the sample-weighted mean of the batch losses,
-// and 20 epochs apply 40 Adam steps.
+// batches of 32 and 8 report the sample-weighted mean of the batch losses
+// (TestStepsPerEpoch counts the steps).
 func TestEpochMetricsAreSampleWeighted(t *testing.T) {
 	data := blobs(3, 2, 20, 4, 1)
 	opts := head.DefaultOptions()

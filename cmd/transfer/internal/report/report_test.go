@@ -62,20 +62,35 @@ func TestConfusionMatrix(t *testing.T) {
 	if err := ConfusionMatrix(p, "cm", [][]int{{9, 1}, {0, 10}}, []string{"cat", "dog"}); err != nil {
 		t.Fatal(err)
 	}
+	// The grid puts true class 0 in the top row (gonum's rows count from
+	// the bottom) and predicted classes left to right.
+	g := confusionGrid{[][]int{{9, 1}, {0, 10}}}
+	for _, tc := range []struct{ c, r, want int }{{0, 1, 9}, {1, 1, 1}, {0, 0, 0}, {1, 0, 10}} {
+		if got := g.Z(tc.c, tc.r); got != float64(tc.want) {
+			t.Errorf("Z(%d, %d) = %v, want %d", tc.c, tc.r, got, tc.want)
+		}
+	}
+	// In the picture the diagonal (9 and 10) is dark and the rest light:
+	// within the heat map's extent (its bluish pixels), the mean darkness
+	// of each quadrant, read at the cells' centres.
 	img := readPNG(t, p)
 	b := img.Bounds()
-	// The darkest cell colour of the palette (counts near the maximum)
-	// must be present, and so must the lightest (the zero).
-	var dark, light bool
+	x0, y0, x1, y1 := b.Max.X, b.Max.Y, b.Min.X, b.Min.Y
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
-			dark = dark || (c.B > 90 && c.R < 20 && c.G < 60)
-			light = light || (c.R == 247 && c.G == 251 && c.B == 255)
+			if int(c.B) > int(c.R)+10 { // a palette colour, not text or axes
+				x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+			}
 		}
 	}
-	if !dark || !light {
-		t.Errorf("dark cell drawn %v, zero cell drawn %v", dark, light)
+	cell := func(col, row int) uint8 { // red channel at the cell's centre: lower is darker
+		x := x0 + (2*col+1)*(x1-x0)/4
+		y := y0 + (2*row+1)*(y1-y0)/4
+		return color.RGBAModel.Convert(img.At(x+(x1-x0)/8, y+(y1-y0)/8)).(color.RGBA).R
+	}
+	if tl, tr, bl, br := cell(0, 0), cell(1, 0), cell(0, 1), cell(1, 1); !(tl < 60 && br < 60 && tr > 200 && bl > 200) {
+		t.Errorf("cell centres' red: top %d %d, bottom %d %d; want the diagonal (9, 10) dark and the rest (1, 0) light", tl, tr, bl, br)
 	}
 	if err := ConfusionMatrix(p, "empty", nil, nil); err == nil {
 		t.Error("plotted an empty matrix")
