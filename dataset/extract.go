@@ -32,12 +32,6 @@ type ExtractOptions struct {
 	Batch int
 	// Workers is the number of decoding goroutines (default: one per core).
 	Workers int
-	// Streams is the number of batches in inference at once (default 1).
-	// More than one needs an Embedder safe for concurrent Run, as
-	// *backbone.Backbone is; with one intra-op thread per stream it spreads
-	// batches over cores instead of operators. On 2 cores it measured no
-	// faster than one stream of 2 threads (BENCHMARKS.md).
-	Streams int
 	// Resizer brings images to the backbone's input size; with the decoder
 	// it makes the PixelSpec part of the cache key.
 	Resizer Resizer
@@ -146,7 +140,7 @@ type event struct {
 
 // Extract computes the embedding of every item of set that cache lacks and
 // stores it, reusing cached ones. Images run through a pool of decoding
-// workers into batched inference (Streams batches at once), while a writer
+// workers into batched inference , while a writer
 // commits each batch in its own transaction, so the three overlap. Images
 // that cannot be read or decoded are reported in Failures and skipped; the
 // run goes on.
@@ -160,9 +154,6 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
-	}
-	if opts.Streams <= 0 {
-		opts.Streams = 1
 	}
 	if opts.Abort == nil {
 		opts.Abort = context.WithoutCancel(ctx)
@@ -241,50 +232,51 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 		close(events)
 	}()
 
-	// Inference streams run full batches and hand their rows to the writer.
+	// One inference goroutine runs full batches and hands their rows to
+	// the writer. ONNX Runtime spreads each batch over its intra-op
+	// threads; several batches in flight at once measured no faster
+	// (BENCHMARKS.md, BenchmarkEmbedStreams).
 	w := newBatchWriter(cache, key, saveErr)
 	writeErrs := w.errc
 	batches := make(chan []event)
-	inferErr := make(chan error, opts.Streams)
-	var streams sync.WaitGroup
-	for s := 0; s < opts.Streams; s++ {
-		streams.Add(1)
-		go func() {
-			defer streams.Done()
-			for pending := range batches {
-				rows, idx, bad, err := infer(opts.Abort, emb, pending, &pool, il)
-				if err != nil {
-					select {
-					case inferErr <- err:
-					default: // the first errors are enough
-					}
-					continue
+	inferErr := make(chan error, 1)
+	var inference sync.WaitGroup
+	inference.Add(1)
+	go func() {
+		defer inference.Done()
+		for pending := range batches {
+			rows, idx, bad, err := infer(opts.Abort, emb, pending, &pool, il)
+			if err != nil {
+				select {
+				case inferErr <- err:
+				default: // the first errors are enough
 				}
-				mu.Lock()
-				for i := range rows {
-					x.Embedded++
-					if opts.Collect {
-						x.Vectors[idx[i]] = rows[i].Vector
-						if x.Logits != nil {
-							x.Logits[idx[i]] = rows[i].Logits
-						}
-					}
-					if !opts.KeepLogits {
-						rows[i].Logits = nil
-					}
-				}
-				for _, ev := range bad {
-					x.Failed++
-					x.Failures = append(x.Failures, Failure{Index: ev.idx, Path: set.Items[ev.idx].Path, Err: ev.err})
-				}
-				report()
-				mu.Unlock()
-				w.send(rows)
+				continue
 			}
-		}()
-	}
+			mu.Lock()
+			for i := range rows {
+				x.Embedded++
+				if opts.Collect {
+					x.Vectors[idx[i]] = rows[i].Vector
+					if x.Logits != nil {
+						x.Logits[idx[i]] = rows[i].Logits
+					}
+				}
+				if !opts.KeepLogits {
+					rows[i].Logits = nil
+				}
+			}
+			for _, ev := range bad {
+				x.Failed++
+				x.Failures = append(x.Failures, Failure{Index: ev.idx, Path: set.Items[ev.idx].Path, Err: ev.err})
+			}
+			report()
+			mu.Unlock()
+			w.send(rows)
+		}
+	}()
 
-	var pending []event // prepared images waiting for a stream
+	var pending []event // prepared images waiting for inference
 	var pathRows []Row  // path records of hits, written with the next batch
 	dispatch := func() bool {
 		if len(pathRows) > 0 {
@@ -354,7 +346,7 @@ loop:
 	}
 	stopWork()
 	close(batches)
-	streams.Wait()
+	inference.Wait()
 	close(inferErr)
 	unsaved, err := w.close()
 	switch {

@@ -88,15 +88,12 @@ func BenchmarkExtract(b *testing.B) {
 	if turbojpeg.Available() {
 		decoders = append(decoders, dataset.TurboJPEG)
 	}
-	threads, workers, streams := runtime.NumCPU(), runtime.NumCPU(), 1
+	threads, workers := runtime.NumCPU(), runtime.NumCPU()
 	if v := os.Getenv("BENCH_THREADS"); v != "" {
 		fmt.Sscan(v, &threads)
 	}
 	if v := os.Getenv("BENCH_WORKERS"); v != "" {
 		fmt.Sscan(v, &workers)
-	}
-	if v := os.Getenv("BENCH_STREAMS"); v != "" {
-		fmt.Sscan(v, &streams)
 	}
 	bb, err := backbone.Open(model, backbone.Options{Threads: threads})
 	if err != nil {
@@ -116,7 +113,7 @@ func BenchmarkExtract(b *testing.B) {
 			passes = 5
 		}
 		for _, d := range decoders {
-			b.Run(fmt.Sprintf("%s/decoder=%s/batch=%d/threads=%d/streams=%d/workers=%d", sc.name, d, batch, threads, streams, workers), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/decoder=%s/batch=%d/threads=%d/workers=%d", sc.name, d, batch, threads, workers), func(b *testing.B) {
 				if set == nil {
 					set = sc.set()
 				}
@@ -132,7 +129,7 @@ func BenchmarkExtract(b *testing.B) {
 						}
 						start := time.Now()
 						x, err := dataset.Extract(context.Background(), set, bb, cache, dataset.ExtractOptions{
-							Batch: batch, Workers: workers, Streams: streams, Resizer: r, Decode: dataset.DecodeOptions{Decoder: d}})
+							Batch: batch, Workers: workers, Resizer: r, Decode: dataset.DecodeOptions{Decoder: d}})
 						elapsed += time.Since(start)
 						cache.Close()
 						if err != nil || x.Failed > 0 {
