@@ -90,11 +90,6 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	}
 }
 
-func scaled(a float64, m *mat.Dense) *mat.Dense {
-	var s mat.Dense
-	s.Scale(a, m)
-	return &s
-}
 
 // TestAdamStepsByHand pins two Adam updates to values worked out by hand
 // with Keras' formulas.
