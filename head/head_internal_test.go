@@ -90,7 +90,6 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	}
 }
 
-
 // TestAdamStepsByHand pins two Adam updates to values worked out by hand
 // with Keras' formulas.
 func TestAdamStepsByHand(t *testing.T) {
