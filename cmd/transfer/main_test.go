@@ -117,6 +117,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"extract", "--no-such-flag"}, 2, "unknown flag --no-such-flag; see the command's --help"},
 		{[]string{"train", "--epoch", "3"}, 2, "unknown flag --epoch; did you mean --epochs?"},
+		{[]string{"train", "--early-stopping", "-1"}, 2, "--early-stopping -1: the patience must not be negative"},
 		{[]string{"extrat"}, 2, `unknown command "extrat"; did you mean "extract"?`},
 		{[]string{"export", "--head", "h.json"}, 2, "export: --output is required: the ONNX file to write"},
 		{[]string{"train", "--json", "--format", "csv"}, 2, "--json and --format csv contradict each other"},

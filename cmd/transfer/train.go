@@ -42,6 +42,9 @@ func trainOptions(c *cli.Context) (head.Options, error) {
 	if cw := c.String(classWeight.Name); cw == "balanced" {
 		o.Balanced = true
 	}
+	if o.Patience < 0 {
+		return o, usageError{fmt.Errorf("--early-stopping %d: the patience must not be negative (0 turns early stopping off)", o.Patience)}
+	}
 	if lr := o.LearningRate; !(lr > 0 && lr <= 1) {
 		fmt.Fprintf(c.App.ErrWriter, "warning: --lr %g is outside (0, 1]; Adam's learning rates are usually 1e-4 to 1e-2\n", lr)
 	}
