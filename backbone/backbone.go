@@ -212,7 +212,7 @@ func (b *Backbone) probe() (logitsOK bool, err error) {
 	}
 	s, ok := perImage(outs[0])
 	if !ok {
-		return false, fmt.Errorf("embedding tensor %q has shape %v, not a float32 [batch, ...] tensor; choose another with --embedding-output", b.info.Features.Tensor, outs[0].GetShape())
+		return false, fmt.Errorf("%w: embedding tensor %q has shape %v, not a float32 [batch, ...] tensor", ErrNoEmbedding, b.info.Features.Tensor, outs[0].GetShape())
 	}
 	b.embShape = s
 	b.info.Dim = int(s.FlattenedSize())

@@ -27,14 +27,14 @@ func cudaError(d Device, libPath string, err error) error {
 	case has("libonnxruntime_providers_shared", "libonnxruntime_providers_cuda", "CUDA execution provider is not enabled", "not built with CUDA"):
 		return fmt.Errorf("%w: the ONNX Runtime library %s was built without the CUDA execution provider; "+
 			"install the GPU build of ONNX Runtime (onnxruntime-gpu, which ships libonnxruntime_providers_cuda.so beside the library) "+
-			"and pass it with --ort-lib, or run with --device cpu (ONNX Runtime said: %v)", ErrCUDAUnavailable, libPath, err)
+			"and use that library, or run on the CPU (ONNX Runtime said: %v)", ErrCUDAUnavailable, libPath, err)
 	case has("libcudart", "libcublas", "libcudnn", "libcufft", "libcurand"):
 		return fmt.Errorf("%w: the CUDA provider of %s is present but the CUDA or cuDNN libraries it needs are not; "+
-			"install the CUDA and cuDNN versions that ONNX Runtime release requires, or run with --device cpu (ONNX Runtime said: %v)", ErrCUDAUnavailable, libPath, err)
+			"install the CUDA and cuDNN versions that ONNX Runtime release requires, or run on the CPU (ONNX Runtime said: %v)", ErrCUDAUnavailable, libPath, err)
 	case has("no CUDA-capable device", "cudaErrorNoDevice", "CUDA driver version is insufficient", "CUDA failure 100", "CUDA failure 35"):
-		return fmt.Errorf("%w: no usable GPU for %v (no device, or a driver too old for this ONNX Runtime build); run with --device cpu (ONNX Runtime said: %v)", ErrCUDAUnavailable, d, err)
+		return fmt.Errorf("%w: no usable GPU for %v (no device, or a driver too old for this ONNX Runtime build); run on the CPU (ONNX Runtime said: %v)", ErrCUDAUnavailable, d, err)
 	case has("invalid device ordinal", "cudaErrorInvalidDevice", "CUDA failure 101"):
-		return fmt.Errorf("%w: there is no GPU number %d; list the GPUs with nvidia-smi and pick one with --device cuda:N (ONNX Runtime said: %v)", ErrCUDAUnavailable, d.ID, err)
+		return fmt.Errorf("%w: there is no GPU number %d; list the GPUs with nvidia-smi (ONNX Runtime said: %v)", ErrCUDAUnavailable, d.ID, err)
 	}
 	return fmt.Errorf("%w: ONNX Runtime could not use %v with %s: %v", ErrCUDAUnavailable, d, libPath, err)
 }

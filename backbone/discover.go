@@ -58,7 +58,7 @@ func DiscoverFeatures(g *onnx.GraphProto) (Features, error) {
 	if best != nil {
 		return *best, nil
 	}
-	return Features{}, fmt.Errorf("%w: no GlobalAveragePool or spatial ReduceMean feeds a Gemm, MatMul or 1x1 Conv classifier%s; name the embedding tensor with --embedding-output", ErrNoEmbedding, candidateList(ix))
+	return Features{}, fmt.Errorf("%w: no GlobalAveragePool or spatial ReduceMean feeds a Gemm, MatMul or 1x1 Conv classifier%s", ErrNoEmbedding, candidateList(ix))
 }
 
 // isPooling reports whether n averages away the spatial axes of a 4-D tensor.

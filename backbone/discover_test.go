@@ -64,7 +64,7 @@ func TestDiscoverFeaturesNoPooling(t *testing.T) {
 	if !errors.Is(err, backbone.ErrNoEmbedding) {
 		t.Fatalf("error %v, want ErrNoEmbedding", err)
 	}
-	for _, want := range []string{"flat (output of Flatten)", "--embedding-output"} {
+	for _, want := range []string{"flat (output of Flatten)", "no GlobalAveragePool or spatial ReduceMean feeds"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -134,12 +134,12 @@ func TestAnalyze(t *testing.T) {
 		}, backbone.Options{}, "the model has 2 inputs (input, mask)"},
 		{"ambiguous layout", func(g *onnx.GraphProto) {
 			g.Input[0] = onnxgraph.TensorInfo("input", onnx.TensorProto_FLOAT, []onnxgraph.Dim{{Param: "N"}, {Param: "a"}, {Param: "b"}, {Param: "c"}})
-		}, backbone.Options{}, "pass --layout nchw or --layout nhwc"},
+		}, backbone.Options{}, "unknown input layout: cannot tell the input layout from shape"},
 		{"uint8 input", func(g *onnx.GraphProto) {
 			g.Input[0] = onnxgraph.TensorInfo("input", onnx.TensorProto_UINT8, onnxgraph.Dims(1, 3, 32, 32))
 		}, backbone.Options{}, "element type UINT8"},
-		{"size mismatch", func(g *onnx.GraphProto) {}, backbone.Options{InputSize: 64}, "fixed at 32x32; it cannot take --input-size 64"},
-		{"unknown embedding output", func(g *onnx.GraphProto) {}, backbone.Options{EmbeddingOutput: "nope"}, `--embedding-output "nope" is not produced by any node`},
+		{"size mismatch", func(g *onnx.GraphProto) {}, backbone.Options{InputSize: 64}, "fixed at 32x32; it cannot take an input size of 64"},
+		{"unknown embedding output", func(g *onnx.GraphProto) {}, backbone.Options{EmbeddingOutput: "nope"}, `the embedding tensor asked for, "nope", is not produced by any node`},
 	}
 	for _, tc := range errCases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,7 +143,7 @@ func Analyze(m *onnxgraph.Model, path string, opts Options) (Info, error) {
 		case *d == 0:
 			*d = size
 		case size != 0 && *d != size:
-			return info, fmt.Errorf("%w: input %q is fixed at %dx%d; it cannot take --input-size %d", ErrBadInput, info.Input, h, w, size)
+			return info, fmt.Errorf("%w: input %q is fixed at %dx%d; it cannot take an input size of %d", ErrBadInput, info.Input, h, w, size)
 		}
 	}
 	info.Height, info.Width = int(h), int(w)
@@ -151,15 +151,15 @@ func Analyze(m *onnxgraph.Model, path string, opts Options) (Info, error) {
 	info.Preprocess, info.PreprocessSource = opts.Preprocess, "given"
 	if info.Preprocess.Name == "" {
 		if info.Layout == NHWC {
-			info.Preprocess, info.PreprocessSource = Keras, "guessed from the NHWC layout (Keras models); override with --preprocess"
+			info.Preprocess, info.PreprocessSource = Keras, "guessed from the NHWC layout (Keras models)"
 		} else {
-			info.Preprocess, info.PreprocessSource = Torch, "guessed from the NCHW layout (PyTorch models); override with --preprocess"
+			info.Preprocess, info.PreprocessSource = Torch, "guessed from the NCHW layout (PyTorch models)"
 		}
 	}
 
 	if opts.EmbeddingOutput != "" {
 		if ix.Producer(opts.EmbeddingOutput) == nil {
-			return info, fmt.Errorf("%w: --embedding-output %q is not produced by any node of the model%s", ErrNoEmbedding, opts.EmbeddingOutput, candidateList(ix))
+			return info, fmt.Errorf("%w: the embedding tensor asked for, %q, is not produced by any node of the model%s", ErrNoEmbedding, opts.EmbeddingOutput, candidateList(ix))
 		}
 		info.Features = Features{Tensor: opts.EmbeddingOutput}
 	} else {

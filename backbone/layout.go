@@ -1,6 +1,9 @@
 package backbone
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Layout is the memory order of an image batch tensor.
 type Layout int
@@ -42,6 +45,10 @@ func ParseLayout(s string) (Layout, error) {
 // detectLayout tells NCHW from NHWC by where the 3 colour channels sit in a
 // rank-4 input shape (0 marks a dynamic dimension). It fails when both or
 // neither of axes 1 and 3 could hold the channels.
+// ErrUnknownLayout reports an input shape that does not say whether the
+// model takes NCHW or NHWC images; Options.Layout must then say it.
+var ErrUnknownLayout = errors.New("unknown input layout")
+
 func detectLayout(dims []int64) (Layout, error) {
 	c1, c3 := dims[1] == 3, dims[3] == 3
 	switch {
@@ -50,7 +57,7 @@ func detectLayout(dims []int64) (Layout, error) {
 	case c3 && !c1:
 		return NHWC, nil
 	}
-	return LayoutAuto, fmt.Errorf("cannot tell the input layout from shape %s: pass --layout nchw or --layout nhwc", shapeString(dims))
+	return LayoutAuto, fmt.Errorf("%w: cannot tell the input layout from shape %s", ErrUnknownLayout, shapeString(dims))
 }
 
 func shapeString(dims []int64) string {

@@ -18,7 +18,7 @@ const LibraryEnv = "ONNXRUNTIME_LIB"
 // InstallHint tells a user how to get the library; errors about a missing or
 // unusable library end with it.
 const InstallHint = "install it with scripts/install-onnxruntime.sh from the transfer repository (or `make onnxruntime`), " +
-	"or point --ort-lib or " + LibraryEnv + " at an ONNX Runtime >= 1.24 shared library"
+	"or point " + LibraryEnv + " at an ONNX Runtime >= 1.24 shared library"
 
 // ErrRuntimeUnavailable reports that the ONNX Runtime library could not be
 // found or loaded.
@@ -45,7 +45,7 @@ const (
 // through past a wrong explicit setting.
 func FindLibrary(explicit string) (string, LibrarySource, error) {
 	if explicit != "" {
-		return checkLibrary(explicit, FromFlag, "--ort-lib")
+		return checkLibrary(explicit, FromFlag, "the library path given")
 	}
 	if env := os.Getenv(LibraryEnv); env != "" {
 		return checkLibrary(env, FromEnv, LibraryEnv)

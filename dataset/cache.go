@@ -131,7 +131,7 @@ func isBusy(err error) bool {
 func openCache(path string) (*Cache, error) {
 	if st, err := os.Stat(path); err == nil {
 		if st.IsDir() {
-			return nil, fmt.Errorf("cache %s is a directory; --cache takes a file path such as .transfer/cache.db", path)
+			return nil, fmt.Errorf("cache %s is a directory; a cache is a file, such as .transfer/cache.db", path)
 		}
 		if st.Size() > 0 {
 			if _, err := checkExisting(path); err != nil {
@@ -140,7 +140,7 @@ func openCache(path string) (*Cache, error) {
 		}
 	} else if errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, fmt.Errorf("cache %s: cannot create its folder (%w); pass --cache a path in a writable folder", path, err)
+			return nil, fmt.Errorf("cache %s: cannot create its folder (%w); choose a path in a writable folder", path, err)
 		}
 	} else {
 		return nil, fmt.Errorf("cache %s: %w", path, err)
@@ -167,7 +167,7 @@ func OpenCacheReadOnly(path string) (*Cache, error) {
 		return nil, fmt.Errorf("cache %s: %w", path, err)
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("cache %s is a directory; --cache takes a file path such as .transfer/cache.db", path)
+		return nil, fmt.Errorf("cache %s is a directory; a cache is a file, such as .transfer/cache.db", path)
 	}
 	if st.Size() == 0 {
 		return nil, fmt.Errorf("cache %s: %w (the file is empty)", path, ErrNotCache)
@@ -333,7 +333,7 @@ func describeSQLiteError(err error) error {
 	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") || strings.Contains(msg, "unable to open"):
 		return fmt.Errorf("%w (is the cache's folder writable?)", err)
 	case strings.Contains(msg, "full"):
-		return fmt.Errorf("%w (the disk is full: free space, or put the cache elsewhere with --cache)", err)
+		return fmt.Errorf("%w (the disk is full: free space, or put the cache elsewhere)", err)
 	}
 	return err
 }

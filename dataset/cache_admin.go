@@ -163,7 +163,7 @@ func VerifyCache(ctx context.Context, path string) error {
 		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	if len(probs) > 0 {
-		return fmt.Errorf("cache %s: %w: %s (run transfer cache check --cache %s)", path, ErrCacheDamaged, probs[0], path)
+		return fmt.Errorf("cache %s: %w: %s (Check lists every problem)", path, ErrCacheDamaged, probs[0])
 	}
 	return nil
 }

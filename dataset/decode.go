@@ -94,7 +94,7 @@ func ParseDecoder(s string) (Decoder, error) {
 		return GoDecoder, nil
 	case "turbojpeg":
 		if err := turbojpeg.Load(); err != nil {
-			return GoDecoder, fmt.Errorf("--decoder turbojpeg: %w", err)
+			return GoDecoder, fmt.Errorf("decoder turbojpeg: %w", err)
 		}
 		return TurboJPEG, nil
 	case "", "auto":

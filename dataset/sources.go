@@ -26,6 +26,10 @@ func IsImageName(name string) bool { return imageExts[strings.ToLower(filepath.E
 // ErrNoImages reports a source in which no image file was found.
 var ErrNoImages = errors.New("no images found")
 
+// ErrNoClassFolders reports a folder of images without class subfolders,
+// read as if it had them.
+var ErrNoClassFolders = errors.New("no class subfolders")
+
 // ErrEmptyClass reports a declared class without images.
 var ErrEmptyClass = errors.New("a class has no images")
 
@@ -159,7 +163,7 @@ func FromFolders(dir string) (*Set, error) {
 	}
 	if len(s.Classes) == 0 {
 		if loose > 0 {
-			return nil, fmt.Errorf("%s has %d images but no class subfolders: put each class in its own subfolder, or take labels from the file names with --label-regex (for f01.jpg and m01.jpg: --label-regex '^(f|m)')", dir, loose)
+			return nil, fmt.Errorf("%w: %s has %d images but no class subfolders", ErrNoClassFolders, dir, loose)
 		}
 		return nil, fmt.Errorf("%w in the subfolders of %s", ErrNoImages, dir)
 	}
@@ -176,21 +180,21 @@ func FromFolders(dir string) (*Set, error) {
 func FromRegex(dir, pattern, mapping string) (*Set, error) {
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("--label-regex %q: %w", pattern, err)
+		return nil, fmt.Errorf("label rule %q: %w", pattern, err)
 	}
 	var keys, names []string
 	if mapping != "" {
 		for _, kv := range strings.Split(mapping, ",") {
 			k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 			if !ok || k == "" || v == "" {
-				return nil, fmt.Errorf("--classes %q: want key=name pairs separated by commas, e.g. f=female,m=male", mapping)
+				return nil, fmt.Errorf("class mapping %q: want key=name pairs separated by commas, e.g. f=female,m=male", mapping)
 			}
 			for i, old := range keys {
 				if old == k {
-					return nil, fmt.Errorf("--classes %q: key %q appears twice", mapping, k)
+					return nil, fmt.Errorf("class mapping %q: key %q appears twice", mapping, k)
 				}
 				if names[i] == v {
-					return nil, fmt.Errorf("--classes %q: class name %q is given twice (keys %q and %q); give each class one key", mapping, v, old, k)
+					return nil, fmt.Errorf("class mapping %q: class name %q is given twice (keys %q and %q); give each class one key", mapping, v, old, k)
 				}
 			}
 			keys, names = append(keys, k), append(names, v)
@@ -212,7 +216,7 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 	for _, f := range files {
 		m := re.FindStringSubmatch(filepath.Base(f))
 		if m == nil {
-			s.Skipped = append(s.Skipped, f+": name does not match --label-regex")
+			s.Skipped = append(s.Skipped, f+": name does not match the label rule")
 			continue
 		}
 		key := m[0]
@@ -240,7 +244,7 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 		}
 		for i, k := range keys {
 			if found[k] == 0 {
-				return nil, fmt.Errorf("%w: class %q (--classes key %q) matches no file; --label-regex %q gave the keys %s (keys are case-sensitive)",
+				return nil, fmt.Errorf("%w: class %q (key %q) matches no file; the label rule %q gave the keys %s (keys are case-sensitive)",
 					ErrEmptyClass, names[i], k, pattern, keyCounts(found))
 			}
 		}
@@ -248,13 +252,13 @@ func FromRegex(dir, pattern, mapping string) (*Set, error) {
 	for _, m := range matched {
 		label, ok := index[m.key]
 		if !ok {
-			s.Skipped = append(s.Skipped, fmt.Sprintf("%s: class key %q is not in --classes", m.path, m.key))
+			s.Skipped = append(s.Skipped, fmt.Sprintf("%s: class key %q is not in the class mapping", m.path, m.key))
 			continue
 		}
 		s.Items = append(s.Items, Item{Path: m.path, Rel: rel(dir, m.path), Label: label})
 	}
 	if len(s.Items) == 0 {
-		return nil, fmt.Errorf("%w: no file name in %s matches --label-regex %q", ErrNoImages, dir, pattern)
+		return nil, fmt.Errorf("%w: no file name in %s matches the label rule %q", ErrNoImages, dir, pattern)
 	}
 	s.Classes = names
 	return s, nil

@@ -50,7 +50,7 @@ func TestFromFolders(t *testing.T) {
 	}
 	flat := t.TempDir()
 	touch(t, flat, "f01.jpg", "m01.jpg")
-	if _, err := dataset.FromFolders(flat); err == nil || !strings.Contains(err.Error(), "--label-regex") {
+	if _, err := dataset.FromFolders(flat); !errors.Is(err, dataset.ErrNoClassFolders) || !strings.Contains(err.Error(), "has 2 images but no class subfolders") {
 		t.Errorf("flat folder: %v", err)
 	}
 }
@@ -254,7 +254,7 @@ func TestClassKeyMatchingNothing(t *testing.T) {
 	dir := t.TempDir()
 	touch(t, dir, "f01.jpg", "f02.jpg", "m01.jpg")
 	_, err := dataset.FromRegex(dir, "^(f|m)", "f=female,M=male")
-	if !errors.Is(err, dataset.ErrEmptyClass) || !strings.Contains(err.Error(), `class "male" (--classes key "M") matches no file; --label-regex "^(f|m)" gave the keys "f" (2 files), "m" (1 file)`) {
+	if !errors.Is(err, dataset.ErrEmptyClass) || !strings.Contains(err.Error(), `class "male" (key "M") matches no file; the label rule "^(f|m)" gave the keys "f" (2 files), "m" (1 file)`) {
 		t.Fatalf("%v", err)
 	}
 }

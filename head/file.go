@@ -68,12 +68,12 @@ func (want Provenance) Check(p Provenance) error {
 	if want.Fingerprint != p.Fingerprint {
 		return fmt.Errorf("%w: the head was trained on embeddings of %s (tensor %s, %s preprocessing, %s %dx%d; fingerprint %.12s) "+
 			"but the backbone in use is %s (tensor %s, %s preprocessing, %s %dx%d; fingerprint %.12s); "+
-			"use the same --model and settings as for training, or retrain the head",
+			"use the backbone and settings it was trained with, or retrain the head",
 			ErrBackboneMismatch, want.Model, want.EmbeddingTensor, want.Preprocess, want.Layout, want.InputSize[0], want.InputSize[1], want.Fingerprint,
 			p.Model, p.EmbeddingTensor, p.Preprocess, p.Layout, p.InputSize[0], p.InputSize[1], p.Fingerprint)
 	}
 	if want.Pixels != p.Pixels {
-		return fmt.Errorf("%w: the head was trained on images resized as %s, not %s; pass the same --resize and --filter as for training",
+		return fmt.Errorf("%w: the head was trained on images resized as %s, not %s",
 			ErrBackboneMismatch, want.Pixels, p.Pixels)
 	}
 	return nil

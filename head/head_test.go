@@ -382,7 +382,7 @@ func TestSaveLoad(t *testing.T) {
 	}
 	other = m.Source
 	other.Pixels = "crop/bilinear/224x224"
-	if err := got.Source.Check(other); !errors.Is(err, head.ErrBackboneMismatch) || !strings.Contains(err.Error(), "--resize") {
+	if err := got.Source.Check(other); !errors.Is(err, head.ErrBackboneMismatch) || !strings.Contains(err.Error(), "resized as stretch/bilinear/224x224, not crop/bilinear/224x224") {
 		t.Errorf("resize mismatch error %v", err)
 	}
 }

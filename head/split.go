@@ -59,7 +59,7 @@ func StratifiedSplit(y []int, classes int, frac float64, seed uint64) (Split, er
 // its 30/10 split: f16–f20 and m16–m20 validate.
 func LastPerClass(y []int, classes, k int) (Split, error) {
 	if k < 1 {
-		return Split{}, fmt.Errorf("--val-last %d: need at least 1 row per class", k)
+		return Split{}, fmt.Errorf("holding out the last %d rows of each class: need at least 1", k)
 	}
 	inVal := make([]bool, len(y))
 	for c, rows := range byClass(y, classes) {

@@ -33,7 +33,7 @@ func ReadClassifierMeta(m *onnxgraph.Model) (ClassifierMeta, error) {
 	}
 	var meta ClassifierMeta
 	if _, ok := props[MetaClasses]; !ok {
-		return meta, fmt.Errorf("%w: the model has no %s metadata; --classifier takes models written by transfer export", backbone.ErrBadInput, MetaClasses)
+		return meta, fmt.Errorf("%w: the model has no %s metadata: it was not written by transfer export", backbone.ErrBadInput, MetaClasses)
 	}
 	if err := json.Unmarshal([]byte(props[MetaClasses]), &meta.Classes); err != nil || len(meta.Classes) == 0 {
 		return meta, fmt.Errorf("%w: metadata %s is not a JSON list of class names", backbone.ErrBadInput, MetaClasses)

@@ -16,12 +16,16 @@ import (
 // catalogue's.
 var ErrChecksum = errors.New("checksum mismatch")
 
+// ErrNoModelsDir reports a machine without a per-user cache directory, where
+// the models folder must be given.
+var ErrNoModelsDir = errors.New("no per-user cache directory for the models folder")
+
 // Dir returns the per-user directory that Pull downloads into:
 // <user cache dir>/transfer/models.
 func Dir() (string, error) {
 	c, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no per-user cache directory (%v); pass --models-dir", err)
+		return "", fmt.Errorf("%w (%v)", ErrNoModelsDir, err)
 	}
 	return filepath.Join(c, "transfer", "models"), nil
 }
@@ -73,7 +77,7 @@ func Pull(ctx context.Context, e Entry, dir string, opts PullOptions) (string, e
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("pull %s: download from %s failed: %w; without network access, fetch the file elsewhere, check its sha256 is %s and place it at %s (or pass any ONNX file to --model)", e.Name, e.URL, err, e.SHA256, dest)
+		return "", fmt.Errorf("pull %s: download from %s failed: %w; without network access, fetch the file elsewhere, check its sha256 is %s and place it at %s (or use any ONNX file by its path instead)", e.Name, e.URL, err, e.SHA256, dest)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

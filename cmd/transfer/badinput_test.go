@@ -101,7 +101,7 @@ func TestBadModels(t *testing.T) {
 			t.Errorf("transfer %s: exit %d, %q", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
-	if r := transfer(t, dir, nil, "models", "inspect", "nopool.onnx"); !strings.Contains(r.stderr, "candidates: pooled (output of GlobalMaxPool)") {
+	if r := transfer(t, dir, nil, "models", "inspect", "nopool.onnx"); !strings.Contains(r.stderr, "candidates: pooled (output of GlobalMaxPool)") || !strings.Contains(r.stderr, "; name the embedding tensor with --embedding-output") {
 		t.Errorf("no candidates listed: %s", r.stderr)
 	}
 }
@@ -133,7 +133,7 @@ func TestBadHeadsAndCaches(t *testing.T) {
 		{[]string{"extract", "--model", "model.onnx", "--data", "images", "--cache", "notes.db"}, 2, "not a transfer embedding cache"},
 		{[]string{"cache", "stats", "--cache", "notes.db"}, 2, "not a transfer embedding cache"},
 		// An unwritable place is the machine's problem, not the input's.
-		{[]string{"extract", "--model", "model.onnx", "--data", "images", "--cache", "/proc/no/such/cache.db"}, 1, "pass --cache a path in a writable folder"},
+		{[]string{"extract", "--model", "model.onnx", "--data", "images", "--cache", "/proc/no/such/cache.db"}, 1, "cannot create its folder (mkdir /proc/no: no such file or directory); choose a path in a writable folder"},
 	}
 	for _, tc := range cases {
 		r := transfer(t, dir, nil, tc.args...)

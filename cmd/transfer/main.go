@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "transfer: %v\n", err)
+	fmt.Fprintf(stderr, "transfer: %v\n", withHint(err))
 	return exitCode(err)
 }
 

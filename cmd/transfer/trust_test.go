@@ -62,7 +62,7 @@ func TestDegenerateLabelSets(t *testing.T) {
 		want string
 	}{
 		{"a --classes key matching no file", []string{"--data", "cats", "--label-regex", "^(f|m)", "--classes", "f=female,M=male"}, 2,
-			`class "male" (--classes key "M") matches no file; --label-regex "^(f|m)" gave the keys "f" (6 files), "m" (6 files)`},
+			`class "male" (key "M") matches no file; the label rule "^(f|m)" gave the keys "f" (6 files), "m" (6 files) (keys are case-sensitive); --classes keys must match what --label-regex captures`},
 		{"one class", []string{"--data", "one"}, 2, "only one class has images (circles 2): a classifier needs at least two classes"},
 		{"a misspelled folder", []string{"--data", "three"}, 0, `warning: class "circels" has only 1 image (circels 1, circles 10, stripes 10): a misspelled folder or label?`},
 		{"more folds than images", []string{"--data", "three", "--cv", "5"}, 2, `class "circels" has 1 image, fewer than 5: --cv 5 puts an image of each class in every fold`},

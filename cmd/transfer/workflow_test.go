@@ -142,7 +142,7 @@ func TestWorkflow(t *testing.T) {
 		t.Errorf("foreign backbone: exit %d\n%s", r.code, r.stderr)
 	}
 	r = transfer(t, dir, nil, "eval", "--head", "head.json", "--model", "model.onnx", "--resize", "crop", "--data", "images")
-	if r.code != 2 || !strings.Contains(r.stderr, "pass the same --resize and --filter") {
+	if r.code != 2 || !strings.Contains(r.stderr, "the head was trained on images resized as stretch") || !strings.Contains(r.stderr, "give only --head") {
 		t.Errorf("other resize: exit %d\n%s", r.code, r.stderr)
 	}
 }

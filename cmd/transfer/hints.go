@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/models"
+)
+
+// hints say, for the library's errors, which flag of this command line
+// fixes them: the packages name concepts, the command names its flags.
+var hints = []struct {
+	err  error
+	hint string
+}{
+	{backbone.ErrNoEmbedding, "name the embedding tensor with --embedding-output"},
+	{backbone.ErrUnknownLayout, "pass --layout nchw or --layout nhwc"},
+	{backbone.ErrCUDAUnavailable, "--ort-lib FILE chooses the ONNX Runtime library, --device cpu runs on the CPU"},
+	{backbone.ErrRuntimeUnavailable, "or pass the library with --ort-lib FILE"},
+	{dataset.ErrNoClassFolders, "put each class in its own subfolder, or take labels from the file names with --label-regex (for f01.jpg and m01.jpg: --label-regex '^(f|m)')"},
+	{dataset.ErrEmptyClass, "--classes keys must match what --label-regex captures"},
+	{dataset.ErrCacheDamaged, "transfer cache check --cache FILE lists every problem"},
+	{head.ErrBackboneMismatch, "give only --head (it records its model and pixel settings), or the --model, --resize, --filter and --decoder it was trained with"},
+	{models.ErrNoModelsDir, "pass --models-dir"},
+}
+
+// withHint adds the flag hint of the first library error err wraps.
+func withHint(err error) error {
+	for _, h := range hints {
+		if errors.Is(err, h.err) {
+			return hinted{fmt.Sprintf("%v; %s", err, h.hint), err}
+		}
+	}
+	return err
+}
+
+// hinted is an error with its hint; it unwraps to the original, so that
+// the exit code does not change.
+type hinted struct {
+	msg string
+	err error
+}
+
+func (e hinted) Error() string { return e.msg }
+func (e hinted) Unwrap() error { return e.err }
