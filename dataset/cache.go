@@ -258,7 +258,10 @@ func checkExisting(path string) (version int, err error) {
 	}
 	n, _ := io.ReadFull(f, head)
 	f.Close()
-	if string(head[:n]) != sqliteHeader {
+	// Only a whole header of other bytes settles it here: a file that
+	// another process is creating can still be shorter, or zeros, and
+	// SQLite's own reading below waits for it.
+	if n == len(head) && string(head) != sqliteHeader && strings.Trim(string(head), "\x00") != "" {
 		return 0, fmt.Errorf("cache %s: %w (it is not an SQLite database); it was left untouched", path, ErrNotCache)
 	}
 	var created []string
