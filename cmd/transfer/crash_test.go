@@ -28,6 +28,13 @@ import (
 // image here), so that an extraction in batches of 4 runs long enough to be
 // interrupted between and during batches.
 func crashSetup(t *testing.T) string {
+	return crashSetupSized(t, 224)
+}
+
+// crashSetupSized is crashSetup with a model of the given input side: 448
+// costs four times 224 per image (about 70 ms of one core here), so that a
+// batch of 4 takes many times longer than a signal takes to arrive.
+func crashSetupSized(t *testing.T, side int) string {
 	t.Helper()
 	ortest.Require(t)
 	if testing.Short() {
@@ -35,7 +42,7 @@ func crashSetup(t *testing.T) string {
 	}
 	dir := t.TempDir()
 	folderSet(t, dir, 24)
-	if err := mobilenet.New(mobilenet.Config{Flavour: mobilenet.Torch, Seed: 5}).WriteFile(filepath.Join(dir, "model.onnx")); err != nil {
+	if err := mobilenet.New(mobilenet.Config{Flavour: mobilenet.Torch, Seed: 5, InputSize: side}).WriteFile(filepath.Join(dir, "model.onnx")); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -161,8 +168,13 @@ func TestKillNineThenResume(t *testing.T) {
 	}
 }
 
+// TestInterruptFinishesBatch sends SIGINT once 4 and then 21 rows are
+// committed. Each batch takes about 0.3 s with the 448-pixel model on one
+// thread, and the signal arrives within milliseconds, so the run stops with
+// batches left (at the later point still over a second of work) on any
+// machine up to ten times faster than this one.
 func TestInterruptFinishesBatch(t *testing.T) {
-	dir := crashSetup(t)
+	dir := crashSetupSized(t, 448)
 	mustRun(t, dir, extractArgs("clean.db")...)
 	clean := vectors(t, filepath.Join(dir, "clean.db"))
 	for i, after := range []int{4, 21} {
