@@ -30,12 +30,10 @@ type Backbone struct {
 	embShape, logitsShape ort.Shape
 
 	// Input and output tensors are reused across batches, so that
-	// steady-state extraction allocates nothing: free holds idle sets per
-	// batch size, lent the sets whose input InputBuffer handed out, keyed
-	// by the address of their first value.
+	// steady-state extraction allocates no tensor: free holds idle sets per
+	// batch size.
 	mu   sync.Mutex
 	free map[int][]*ioTensors
-	lent map[*float32]*ioTensors
 }
 
 // maxIdleSets bounds the idle tensor sets kept per batch size.
@@ -93,7 +91,7 @@ func OpenModel(m *onnxgraph.Model, path string, opts Options) (*Backbone, error)
 	}
 	defer so.Destroy()
 
-	b := &Backbone{info: info, free: make(map[int][]*ioTensors), lent: make(map[*float32]*ioTensors)}
+	b := &Backbone{info: info, free: make(map[int][]*ioTensors)}
 	b.outputs = []string{info.Features.Tensor}
 	if info.Logits != "" {
 		b.outputs = append(b.outputs, info.Logits)
@@ -261,8 +259,8 @@ func (b *Backbone) Embed(ctx context.Context, batch []float32) ([][]float32, err
 
 // Run is Embed that also returns the model's original output.
 //
-// A batch filled in place through InputBuffer is not copied. When ctx is
-// cancelled during inference, Run asks ONNX Runtime to terminate, waits for it
+// The batch is copied into an input tensor the Backbone keeps for its
+// size. When ctx is cancelled during inference, Run asks ONNX Runtime to terminate, waits for it
 // to return, and returns ctx's error.
 func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) {
 	il := b.info.InputLen()
@@ -286,16 +284,15 @@ func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) {
 	for start := 0; start < n; start += step {
 		k := min(step, n-start)
 		src := batch[start*il : (start+k)*il]
-		t, err := b.take(src, step)
+		t, err := b.acquire(step)
 		if err != nil {
 			return nil, err
 		}
-		if dst := t.in.GetData(); &dst[0] != &src[0] {
-			copy(dst, src)
-			if k < step {
-				// A fixed-batch model gets its last chunk padded with zeros.
-				clear(dst[k*il:])
-			}
+		dst := t.in.GetData()
+		copy(dst, src)
+		if k < step {
+			// A fixed-batch model gets its last chunk padded with zeros.
+			clear(dst[k*il:])
 		}
 		err = b.run(ctx, t)
 		if err == nil {
@@ -316,38 +313,6 @@ func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) {
 		}
 	}
 	return res, nil
-}
-
-// InputBuffer returns the input tensor's memory for a batch of n images.
-// Filling it and passing it to Run saves a copy; Run then takes the tensor
-// back. A buffer that is never passed to Run stays reserved until Destroy.
-func (b *Backbone) InputBuffer(n int) ([]float32, error) {
-	if b.info.FixedBatch > 0 && n != b.info.FixedBatch {
-		return make([]float32, n*b.info.InputLen()), nil
-	}
-	t, err := b.acquire(n)
-	if err != nil {
-		return nil, err
-	}
-	data := t.in.GetData()
-	b.mu.Lock()
-	b.lent[&data[0]] = t
-	b.mu.Unlock()
-	return data, nil
-}
-
-// take returns the tensor set for a chunk of step images: the lent set whose
-// input src is, or a free one.
-func (b *Backbone) take(src []float32, step int) (*ioTensors, error) {
-	b.mu.Lock()
-	t, ok := b.lent[&src[0]]
-	if ok && len(t.in.GetData()) == len(src) {
-		delete(b.lent, &src[0])
-		b.mu.Unlock()
-		return t, nil
-	}
-	b.mu.Unlock()
-	return b.acquire(step)
 }
 
 func (b *Backbone) acquire(n int) (*ioTensors, error) {
@@ -408,7 +373,7 @@ func (b *Backbone) run(ctx context.Context, t *ioTensors) error {
 }
 
 // Destroy releases the session and every tensor. The Backbone must not be
-// used afterwards, nor slices returned by InputBuffer.
+// used afterwards.
 func (b *Backbone) Destroy() error {
 	b.mu.Lock()
 	for n, sets := range b.free {
@@ -416,10 +381,6 @@ func (b *Backbone) Destroy() error {
 			t.destroy()
 		}
 		delete(b.free, n)
-	}
-	for k, t := range b.lent {
-		t.destroy()
-		delete(b.lent, k)
 	}
 	b.mu.Unlock()
 	if b.session != nil {

@@ -46,8 +46,6 @@ func (b *Backbone) Embed(ctx context.Context, batch []float32) ([][]float32, err
 
 func (b *Backbone) Run(ctx context.Context, batch []float32) (*Result, error) { return nil, ErrNoCgo }
 
-func (b *Backbone) InputBuffer(n int) ([]float32, error) { return nil, ErrNoCgo }
-
 func (b *Backbone) Destroy() error { return nil }
 
 // Classifier is unavailable without cgo.

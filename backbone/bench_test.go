@@ -36,10 +36,7 @@ func BenchmarkEmbed(b *testing.B) {
 			}
 			for _, n := range []int{1, 8, 32} {
 				b.Run(fmt.Sprintf("model=%s/threads=%d/batch=%d", m.name, threads, n), func(b *testing.B) {
-					batch, err := bb.InputBuffer(n)
-					if err != nil {
-						b.Fatal(err)
-					}
+					batch := make([]float32, n*bb.Info().InputLen())
 					for i := range batch {
 						batch[i] = float32(i%255)/127.5 - 1
 					}

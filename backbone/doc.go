@@ -43,9 +43,9 @@
 //
 // # Concurrency
 //
-// Run, Embed and InputBuffer are safe for concurrent use. Each call borrows
-// a set of input and output tensors for its batch size, so concurrent
-// batches never share memory. ONNX Runtime parallelises one batch over
+// Run and Embed are safe for concurrent use. Each call borrows a set of
+// input and output tensors for its batch size (and copies the batch in), so
+// concurrent batches never share memory. ONNX Runtime parallelises one batch over
 // Options.Threads intra-op threads (default: one per core); several
 // single-threaded Runs in flight use the cores instead, which measured no
 // faster on two cores (BENCHMARKS.md). Cancelling Run's context stops ONNX

@@ -158,29 +158,3 @@ func TestFullSizeMatchesReference(t *testing.T) {
 		}
 	}
 }
-
-func TestInputBufferIsNotCopied(t *testing.T) {
-	ortest.Require(t)
-	net, model := writeNet(t, mobilenet.Small(mobilenet.Keras2ONNX, 3))
-	b, err := backbone.Open(model, backbone.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Destroy()
-	imgs, batch := randomImages(5, 4, 32, backbone.NHWC)
-	buf, err := b.InputBuffer(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	copy(buf, batch)
-	emb, err := b.Embed(context.Background(), buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, img := range imgs {
-		want, _ := net.Forward(img)
-		if d := maxAbsDiff(emb[i], want); d > 1e-5 {
-			t.Errorf("image %d differs by %g", i, d)
-		}
-	}
-}

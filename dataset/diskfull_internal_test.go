@@ -17,9 +17,6 @@ import (
 type growingEmbedder struct{ info backbone.Info }
 
 func (g growingEmbedder) Info() backbone.Info { return g.info }
-func (g growingEmbedder) InputBuffer(n int) ([]float32, error) {
-	return make([]float32, n*g.info.InputLen()), nil
-}
 func (g growingEmbedder) Run(ctx context.Context, batch []float32) (*backbone.Result, error) {
 	n := len(batch) / g.info.InputLen()
 	r := &backbone.Result{}

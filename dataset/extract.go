@@ -20,9 +20,6 @@ import (
 // *backbone.Backbone implements it.
 type Embedder interface {
 	Info() backbone.Info
-	// InputBuffer returns memory to fill with n images; passing it to Run
-	// saves a copy.
-	InputBuffer(n int) ([]float32, error)
 	Run(ctx context.Context, batch []float32) (*backbone.Result, error)
 }
 
@@ -244,8 +241,9 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	inference.Add(1)
 	go func() {
 		defer inference.Done()
+		var batch []float32 // the inference goroutine's, reused
 		for pending := range batches {
-			rows, idx, bad, err := infer(opts.Abort, emb, pending, &pool, il)
+			rows, idx, bad, err := infer(opts.Abort, emb, pending, &pool, il, &batch)
 			if err != nil {
 				select {
 				case inferErr <- err:
@@ -478,13 +476,12 @@ var ErrNonFinite = errors.New("the model's embedding has NaN or infinite values"
 // infer runs one batch and returns the rows of its usable embeddings
 // (Vector and Logits filled) with their items' indices, and the events of
 // images whose embedding is not finite, their err set.
-func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, il int) (rows []Row, idx []int, bad []event, err error) {
+func infer(ctx context.Context, emb Embedder, pending []event, pool *sync.Pool, il int, batch *[]float32) (rows []Row, idx []int, bad []event, err error) {
 	n := len(pending)
-	buf, err := emb.InputBuffer(n)
-	if err != nil {
-		return nil, nil, nil, err
+	if cap(*batch) < n*il {
+		*batch = make([]float32, n*il)
 	}
-	buf = buf[:n*il]
+	buf := (*batch)[:n*il]
 	for i, ev := range pending {
 		copy(buf[i*il:(i+1)*il], *ev.tensor)
 		pool.Put(ev.tensor)

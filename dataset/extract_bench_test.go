@@ -152,10 +152,7 @@ func BenchmarkExtract(b *testing.B) {
 
 // ortCeiling returns ONNX Runtime's images/s on pre-made batches.
 func ortCeiling(b *testing.B, bb *backbone.Backbone, n int) float64 {
-	buf, err := bb.InputBuffer(n)
-	if err != nil {
-		b.Fatal(err)
-	}
+	buf := make([]float32, n*bb.Info().InputLen())
 	rng := rand.New(rand.NewPCG(1, 1))
 	for i := range buf {
 		buf[i] = float32(rng.Float64()*2 - 1)
@@ -188,62 +185,4 @@ func prepareCost(b *testing.B, set *dataset.Set, r dataset.Resizer, d dataset.De
 		f.Fill(dst, r.Resize(img))
 	}
 	return time.Since(start).Seconds() / float64(n)
-}
-
-// copyingEmbedder hides Backbone's InputBuffer: it hands out one buffer of
-// its own, which Run then copies into its input tensor, the path Extract
-// would take without InputBuffer.
-type copyingEmbedder struct {
-	*backbone.Backbone
-	buf []float32
-}
-
-func (e *copyingEmbedder) InputBuffer(n int) ([]float32, error) {
-	if need := n * e.Info().InputLen(); cap(e.buf) < need {
-		e.buf = make([]float32, need)
-	}
-	return e.buf[:n*e.Info().InputLen()], nil
-}
-
-// BenchmarkInputBuffer measures what filling the backbone's own input
-// tensor (InputBuffer) saves over one copy per batch: the same 200 JPEGs
-// extracted both ways, alternately, into fresh caches; the ratio is
-// copying/in-place time.
-func BenchmarkInputBuffer(b *testing.B) {
-	ortest.Require(b)
-	bb, err := backbone.Open(benchModel(b), backbone.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bb.Destroy()
-	set := writeJPEGs(b, filepath.Join(b.TempDir(), "224"), 200, 224, 224, 0)
-	info := bb.Info()
-	opts := dataset.ExtractOptions{Batch: 32, Resizer: dataset.Resizer{Width: info.Width, Height: info.Height}}
-	var inPlace, copying time.Duration
-	for i := 0; i < b.N; i++ {
-		order := []int{0, 1}
-		if i%2 == 1 {
-			order = []int{1, 0} // neither goes first every time
-		}
-		for _, k := range order {
-			emb := []dataset.Embedder{bb, &copyingEmbedder{Backbone: bb}}[k]
-			cache, err := dataset.OpenCache(filepath.Join(b.TempDir(), fmt.Sprintf("c%d-%d.db", i, k)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			start := time.Now()
-			if _, err := dataset.Extract(context.Background(), set, emb, cache, opts); err != nil {
-				b.Fatal(err)
-			}
-			if k == 0 {
-				inPlace += time.Since(start)
-			} else {
-				copying += time.Since(start)
-			}
-			cache.Close()
-		}
-	}
-	b.ReportMetric(float64(200*b.N)/inPlace.Seconds(), "in-place-img/s")
-	b.ReportMetric(float64(200*b.N)/copying.Seconds(), "copying-img/s")
-	b.ReportMetric(copying.Seconds()/inPlace.Seconds(), "copying/in-place")
 }

@@ -26,10 +26,6 @@ func newFake(fingerprint string) *fakeEmbedder {
 
 func (f *fakeEmbedder) Info() backbone.Info { return f.info }
 
-func (f *fakeEmbedder) InputBuffer(n int) ([]float32, error) {
-	return make([]float32, n*f.info.InputLen()), nil
-}
-
 func (f *fakeEmbedder) Run(ctx context.Context, batch []float32) (*backbone.Result, error) {
 	if f.fail != nil {
 		return nil, f.fail
