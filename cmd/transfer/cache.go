@@ -123,11 +123,7 @@ func cacheExport(c *cli.Context) error {
 	if f := c.String(npyFormatFlag.Name); f != "npy" {
 		return usageError{fmt.Errorf("cache export: unknown --format %q (npy is supported)", f)}
 	}
-	set, err := begin(c, loadAnySet)
-	if err != nil {
-		return err
-	}
-	sess, err := openSession(c)
+	set, sess, err := begin(c, loadAnySet, false)
 	if err != nil {
 		return err
 	}

@@ -265,18 +265,25 @@ func (e interrupted) Unwrap() error { return e.err }
 
 // begin is the preamble of the commands that embed a set: every check that
 // needs no file (model flags, output paths, plot format) runs before the
-// set is read, so that a typo fails at once; then load reads the set.
-func begin(c *cli.Context, load func(*cli.Context) (*dataset.Set, error), outputs ...string) (*dataset.Set, error) {
+// set is read, so that a typo fails at once; then load reads the set, and
+// the session (backbone and cache) opens. mustSave is openSessionFor's.
+// The caller closes the session.
+func begin(c *cli.Context, load func(*cli.Context) (*dataset.Set, error), mustSave bool, outputs ...string) (*dataset.Set, *session, error) {
 	if err := checkModelFlags(c); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkOutputs(c, outputs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if slices.Contains(outputs, plotFlag.Name) {
 		if err := checkPlot(c); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return load(c)
+	set, err := load(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := openSessionFor(c, mustSave)
+	return set, sess, err
 }

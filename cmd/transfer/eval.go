@@ -58,11 +58,7 @@ func eval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	set, err := begin(c, loadSet, plotFlag.Name)
-	if err != nil {
-		return err
-	}
-	sess, err := openSession(c)
+	set, sess, err := begin(c, loadSet, false, plotFlag.Name)
 	if err != nil {
 		return err
 	}

@@ -21,26 +21,15 @@ func extractCommand() *cli.Command {
 }
 
 func extract(c *cli.Context) error {
-	set, err := begin(c, loadAnySet)
-	if err != nil {
-		return err
-	}
-	if s := c.String(shardFlag.Name); s != "" {
-		sh, err := dataset.ParseShard(s)
-		if err != nil {
-			return usageError{err}
-		}
-		set = set.Shard(sh)
-		if len(set.Items) == 0 {
-			fmt.Fprintf(c.App.ErrWriter, "shard %s holds none of the images\n", s)
-			return nil
-		}
-	}
-	sess, err := openSessionFor(c, true)
+	set, sess, err := begin(c, loadShard, true)
 	if err != nil {
 		return err
 	}
 	defer sess.close()
+	if len(set.Items) == 0 {
+		fmt.Fprintf(c.App.ErrWriter, "shard %s holds none of the images\n", c.String(shardFlag.Name))
+		return nil
+	}
 	if !c.Bool(quietFlag.Name) {
 		info := sess.b.Info()
 		fmt.Fprintf(c.App.ErrWriter, "%s\nmodel %s: embedding tensor %q (%d values), %s preprocessing, pixels %s, cache %s\n",
@@ -48,4 +37,20 @@ func extract(c *cli.Context) error {
 	}
 	_, err = sess.embed(c.Context, set, false, false)
 	return err
+}
+
+// loadShard reads the set like loadAnySet and keeps the --shard part of it.
+func loadShard(c *cli.Context) (*dataset.Set, error) {
+	set, err := loadAnySet(c)
+	if err != nil {
+		return nil, err
+	}
+	if s := c.String(shardFlag.Name); s != "" {
+		sh, err := dataset.ParseShard(s)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		set = set.Shard(sh)
+	}
+	return set, nil
 }

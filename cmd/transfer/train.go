@@ -116,10 +116,11 @@ func train(c *cli.Context) error {
 	if opts.Patience > 0 && (splits == 0 || c.IsSet(cvFlag.Name)) {
 		return usageError{errors.New("--early-stopping watches val_loss: add --val-split, --val-data or --val-last")}
 	}
-	set, err := begin(c, loadSet, outputFlag.Name, plotFlag.Name)
+	set, sess, err := begin(c, loadSet, false, outputFlag.Name, plotFlag.Name)
 	if err != nil {
 		return err
 	}
+	defer sess.close()
 	var valSet *dataset.Set
 	if p := c.String(valDataFlag.Name); p != "" {
 		if valSet, err = readSet(c, p, "", c.String(labelRegexFlag.Name), c.String(classesFlag.Name)); err != nil {
@@ -129,11 +130,6 @@ func train(c *cli.Context) error {
 			return usageError{fmt.Errorf("--val-data: %w", err)}
 		}
 	}
-	sess, err := openSession(c)
-	if err != nil {
-		return err
-	}
-	defer sess.close()
 	sess.needMost = true
 	quiet, stderr, stdout := c.Bool(quietFlag.Name), c.App.ErrWriter, c.App.Writer
 	if !quiet {

@@ -33,18 +33,7 @@ func LearningCurves(path, title string, h head.History) error {
 	if err != nil {
 		return err
 	}
-	acc.Y.Min, acc.Y.Max = 0, 1.02
-	// Losses start high and fall, accuracies start low and rise: the
-	// bottom left and the bottom right stay free of curves.
-	loss.Legend.Top, loss.Legend.Left = false, true
-	acc.Legend.Top = false
-	const w, ht = 10 * vg.Inch, 4 * vg.Inch
-	return save(path, w, ht, func(dc draw.Canvas) {
-		tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-		canvases := plot.Align([][]*plot.Plot{{loss, acc}}, tiles, dc)
-		loss.Draw(canvases[0][0])
-		acc.Draw(canvases[0][1])
-	})
+	return savePanels(path, loss, acc)
 }
 
 func panel(title, ylabel string, h head.History, get func(head.Epoch) (train, val float64)) (*plot.Plot, error) {
@@ -165,16 +154,7 @@ func FoldCurves(path, title string, folds []head.History) error {
 			return err
 		}
 	}
-	acc.Y.Min, acc.Y.Max = 0, 1.02
-	loss.Legend.Top, loss.Legend.Left = false, true
-	acc.Legend.Top = false
-	const w, ht = 10 * vg.Inch, 4 * vg.Inch
-	return save(path, w, ht, func(dc draw.Canvas) {
-		tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-		canvases := plot.Align([][]*plot.Plot{{loss, acc}}, tiles, dc)
-		loss.Draw(canvases[0][0])
-		acc.Draw(canvases[0][1])
-	})
+	return savePanels(path, loss, acc)
 }
 
 // addFold draws one fold's curves thin and pale, without a legend entry.
@@ -212,4 +192,20 @@ func addLine(p *plot.Plot, xys plotter.XYs, c color.Color, name string) error {
 	p.Add(l, pts)
 	p.Legend.Add(name, l, pts)
 	return nil
+}
+
+// savePanels writes the loss and accuracy panels side by side.
+func savePanels(path string, loss, acc *plot.Plot) error {
+	acc.Y.Min, acc.Y.Max = 0, 1.02
+	// Losses start high and fall, accuracies start low and rise: the
+	// bottom left and the bottom right stay free of curves.
+	loss.Legend.Top, loss.Legend.Left = false, true
+	acc.Legend.Top = false
+	const w, ht = 10 * vg.Inch, 4 * vg.Inch
+	return save(path, w, ht, func(dc draw.Canvas) {
+		tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+		canvases := plot.Align([][]*plot.Plot{{loss, acc}}, tiles, dc)
+		loss.Draw(canvases[0][0])
+		acc.Draw(canvases[0][1])
+	})
 }
