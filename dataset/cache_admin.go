@@ -153,19 +153,26 @@ var ErrCacheDamaged = errors.New("the cache has damaged rows")
 // VerifyCache opens the cache at path read-only and checks every row as
 // Check does; it fails on the first problem, naming it.
 func VerifyCache(ctx context.Context, path string) error {
+	_, err := verifyCache(ctx, path)
+	return err
+}
+
+// verifyCache is VerifyCache that also returns the cache's schema version,
+// read by the same opening.
+func verifyCache(ctx context.Context, path string) (version int, err error) {
 	c, err := OpenCacheReadOnly(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer c.Close()
 	probs, _, err := c.Check(ctx, 1)
 	if err != nil {
-		return fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	if len(probs) > 0 {
-		return fmt.Errorf("cache %s: %w: %s (Check lists every problem)", path, ErrCacheDamaged, probs[0])
+		return 0, fmt.Errorf("cache %s: %w: %s (Check lists every problem)", path, ErrCacheDamaged, probs[0])
 	}
-	return nil
+	return c.version, nil
 }
 
 // Merge copies every backbone, embedding and path record of the caches ins
@@ -213,11 +220,8 @@ func MergeCaches(ctx context.Context, out string, ins ...string) (added int64, e
 func verifyInputs(ctx context.Context, ins []string) ([]int, error) {
 	versions := make([]int, len(ins))
 	for i, in := range ins {
-		if err := VerifyCache(ctx, in); err != nil {
-			return nil, fmt.Errorf("merge: input %w", err)
-		}
 		var err error
-		if versions[i], err = checkExisting(in); err != nil {
+		if versions[i], err = verifyCache(ctx, in); err != nil {
 			return nil, fmt.Errorf("merge: input %w", err)
 		}
 	}

@@ -275,4 +275,10 @@ func TestMergeVerifiesInputs(t *testing.T) {
 	if n, err := out.Merge(ctx, good); n != 4 || err != nil {
 		t.Fatalf("merge of the good cache: %d, %v", n, err)
 	}
+	// A cache of schema 1 merges too: its path records have no identity.
+	v1 := filepath.Join(dir, "v1.db")
+	writeV1(t, v1)
+	if n, err := out.Merge(ctx, v1); n != 1 || err != nil {
+		t.Fatalf("merge of a schema 1 cache: %d, %v", n, err)
+	}
 }
