@@ -139,7 +139,7 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 		}
 	}
 	if errors.Is(err, context.Canceled) {
-		return x, interrupted{fmt.Sprintf("interrupted: every finished batch is committed to %s; rerun the same command to resume", s.cache.Path()), err}
+		return x, reworded{fmt.Sprintf("interrupted: every finished batch is committed to %s; rerun the same command to resume", s.cache.Path()), err}
 	}
 	if err != nil {
 		return x, err
@@ -252,16 +252,6 @@ func inferBatch(c *cli.Context) int {
 	}
 	return c.Int(batchFlag.Name)
 }
-
-// interrupted says what an interruption left behind; it wraps the
-// context's error (for the exit code) without printing Go's words for it.
-type interrupted struct {
-	msg string
-	err error
-}
-
-func (e interrupted) Error() string { return e.msg }
-func (e interrupted) Unwrap() error { return e.err }
 
 // begin is the preamble of the commands that embed a set: every check that
 // needs no file (model flags, output paths, plot format) runs before the

@@ -31,18 +31,19 @@ var hints = []struct {
 func withHint(err error) error {
 	for _, h := range hints {
 		if errors.Is(err, h.err) {
-			return hinted{fmt.Sprintf("%v; %s", err, h.hint), err}
+			return reworded{fmt.Sprintf("%v; %s", err, h.hint), err}
 		}
 	}
 	return err
 }
 
-// hinted is an error with its hint; it unwraps to the original, so that
-// the exit code does not change.
-type hinted struct {
+// reworded is an error said in other words: with a flag hint, or what an
+// interruption left behind instead of Go's "context canceled". It unwraps
+// to the original, so that errors.Is and the exit code see it.
+type reworded struct {
 	msg string
 	err error
 }
 
-func (e hinted) Error() string { return e.msg }
-func (e hinted) Unwrap() error { return e.err }
+func (e reworded) Error() string { return e.msg }
+func (e reworded) Unwrap() error { return e.err }

@@ -158,7 +158,7 @@ func train(c *cli.Context) error {
 		k := c.Int(cvFlag.Name)
 		cv, err := head.CrossValidate(c.Context, all, k, opts)
 		if errors.Is(err, context.Canceled) {
-			return interrupted{"interrupted during cross-validation: nothing was saved (the embeddings are cached)", err}
+			return reworded{"interrupted during cross-validation: nothing was saved (the embeddings are cached)", err}
 		}
 		if err != nil {
 			return usageError{err}
@@ -224,7 +224,7 @@ func train(c *cli.Context) error {
 	start := time.Now()
 	layer, hist, err := head.Train(c.Context, trainData, valData, opts)
 	if errors.Is(err, context.Canceled) {
-		return interrupted{fmt.Sprintf("interrupted after %d epochs: nothing was saved (the embeddings are cached)", len(hist.Epochs)), err}
+		return reworded{fmt.Sprintf("interrupted after %d epochs: nothing was saved (the embeddings are cached)", len(hist.Epochs)), err}
 	}
 	if err != nil {
 		return usageError{err}
