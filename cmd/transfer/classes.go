@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -23,21 +24,15 @@ const (
 // counts are the usable images per class, after failed images are left
 // out.
 func checkClasses(c *cli.Context, stderr io.Writer, classes []string, counts []int) error {
-	var with []string
-	largest := 0
-	for i, n := range counts {
-		if n > 0 {
-			with = append(with, fmt.Sprintf("%s %d", classes[i], n))
-		}
-		largest = max(largest, n)
-	}
+	largest := slices.Max(append([]int{0}, counts...))
 	listing := describeCounts(classes, counts)
 	for i, n := range counts {
 		if n == 0 {
 			return usageError{fmt.Errorf("class %q has no usable images (%s): check the folder or the --label-regex/--classes rule, or leave the class out", classes[i], listing)}
 		}
 	}
-	if len(with) < 2 {
+	// Every class has images from here on.
+	if len(counts) < 2 {
 		return usageError{fmt.Errorf("only one class has images (%s): a classifier needs at least two classes", listing)}
 	}
 	need, why := 1, ""

@@ -27,12 +27,13 @@ func evalCommand() *cli.Command {
 // warning: the choice was explicit.
 func checkHead(c *cli.Context, sess *session, m *head.Model) error {
 	p := c.String(headFlag.Name)
-	err := m.Source.Check(sess.provenance())
-	if err != nil && c.IsSet(decoderFlag.Name) && sameButDecoder(m.Source.Pixels, sess.provenance().Pixels) {
+	have := sess.provenance()
+	err := m.Source.Check(have)
+	if err != nil && c.IsSet(decoderFlag.Name) && sameButDecoder(m.Source.Pixels, have.Pixels) {
 		fmt.Fprintf(c.App.ErrWriter, "warning: head %s was trained on pixels of %s; --decoder %s gives slightly different JPEG pixels\n", p, m.Source.Pixels, c.String(decoderFlag.Name))
 		src := m.Source
-		src.Pixels = sess.provenance().Pixels
-		err = src.Check(sess.provenance())
+		src.Pixels = have.Pixels
+		err = src.Check(have)
 	}
 	if err != nil {
 		return usageError{fmt.Errorf("head %s: %w", p, err)}
