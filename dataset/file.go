@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -81,23 +82,15 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	if err := checkFile(st, max); err != nil {
 		return nil, err
 	}
-	data := make([]byte, 0, st.Size()+1)
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := f.Read(data[len(data):min(cap(data), int(max)+1)])
-		data = data[:len(data)+n]
-		if int64(len(data)) > max {
-			return nil, fmt.Errorf("%w: it grew past the limit of %s while being read", ErrFileTooLarge, byteSize(max))
-		}
-		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	var b bytes.Buffer
+	b.Grow(int(st.Size()) + bytes.MinRead)
+	if _, err := b.ReadFrom(io.LimitReader(f, max+1)); err != nil {
+		return nil, err
 	}
+	if int64(b.Len()) > max {
+		return nil, fmt.Errorf("%w: it grew past the limit of %s while being read", ErrFileTooLarge, byteSize(max))
+	}
+	return b.Bytes(), nil
 }
 
 // byteSize formats n for messages: "256 MB", "780 KB", "12 bytes".
