@@ -310,11 +310,7 @@ func writeTrainResult(c *cli.Context, format string, res trainResult) error {
 // plotCV draws the folds' learning curves to path and the pooled confusion
 // matrix of the held-out predictions beside it (path-confusion.png).
 func plotCV(c *cli.Context, path string, cv head.CVResult, classes []string) error {
-	var hs []head.History
-	for _, f := range cv.Folds {
-		hs = append(hs, f.History)
-	}
-	if err := report.FoldCurves(path, fmt.Sprintf("%d-fold cross-validation", len(cv.Folds)), hs); err != nil {
+	if err := report.FoldCurves(path, fmt.Sprintf("%d-fold cross-validation", len(cv.Folds)), cv); err != nil {
 		return err
 	}
 	cm := confusionPath(path)

@@ -118,26 +118,11 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 
 // FoldCurves writes the learning curves of every cross-validation fold, thin,
 // with their mean, thick: loss and accuracy, training and validation.
-func FoldCurves(path, title string, folds []head.History) error {
-	if len(folds) == 0 {
+func FoldCurves(path, title string, cv head.CVResult) error {
+	if len(cv.Folds) == 0 {
 		return fmt.Errorf("report: no folds to plot")
 	}
-	var mean head.History
-	n := len(folds[0].Epochs)
-	for _, f := range folds {
-		n = min(n, len(f.Epochs))
-	}
-	for i := 0; i < n; i++ {
-		e := head.Epoch{Epoch: i + 1, HasVal: true}
-		for _, f := range folds {
-			k := float64(len(folds))
-			e.Loss += f.Epochs[i].Loss / k
-			e.Accuracy += f.Epochs[i].Accuracy / k
-			e.ValLoss += f.Epochs[i].ValLoss / k
-			e.ValAccuracy += f.Epochs[i].ValAccuracy / k
-		}
-		mean.Epochs = append(mean.Epochs, e)
-	}
+	mean := cv.MeanHistory()
 	loss, err := panel(title+": loss", "loss", mean, func(e head.Epoch) (float64, float64) { return e.Loss, e.ValLoss })
 	if err != nil {
 		return err
@@ -146,7 +131,8 @@ func FoldCurves(path, title string, folds []head.History) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range folds {
+	for _, fold := range cv.Folds {
+		f := fold.History
 		if err := addFold(loss, f, func(e head.Epoch) (float64, float64) { return e.Loss, e.ValLoss }); err != nil {
 			return err
 		}
