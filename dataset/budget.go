@@ -55,7 +55,7 @@ const bigRelease = 64 << 20
 // budget.
 func (b *MemoryBudget) reserve(ctx context.Context, n int64, what string) (release func(), err error) {
 	if n > b.size {
-		return nil, fmt.Errorf("%w: %s needs about %s, more than the decode budget of %s", ErrDecodeMemory, what, byteSize(n), byteSize(b.size))
+		return nil, overBudget(what, n, b.size)
 	}
 	if err := b.sem.Acquire(ctx, n); err != nil {
 		return nil, err
@@ -69,6 +69,13 @@ func (b *MemoryBudget) reserve(ctx context.Context, n int64, what string) (relea
 		}
 		b.sem.Release(n)
 	}, nil
+}
+
+// overBudget is the error for an image that needs more than the whole
+// budget: Decode refuses it from its header, and reserve as a guard, since
+// the semaphore would wait for it forever.
+func overBudget(what string, cost, size int64) error {
+	return fmt.Errorf("%w: %s needs about %s, more than the decode budget of %s", ErrDecodeMemory, what, byteSize(cost), byteSize(size))
 }
 
 // decodeCost estimates the peak memory of decoding an image of cfg and

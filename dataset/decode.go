@@ -174,7 +174,7 @@ func inspect(data []byte, opts DecodeOptions) (*header, error) {
 		size = opts.Budget.Size()
 	}
 	if h.cost > size {
-		return nil, fmt.Errorf("%w: %s needs about %s, more than the decode budget of %s", ErrDecodeMemory, h.what, byteSize(h.cost), byteSize(size))
+		return nil, overBudget(h.what, h.cost, size)
 	}
 	return h, nil
 }
