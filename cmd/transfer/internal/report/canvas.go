@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot/vg"
@@ -34,14 +35,20 @@ func newCanvas(path string, w, h vg.Length) (canvas, error) {
 	case ".pdf":
 		return vgpdf.New(w, h), nil
 	}
-	return nil, fmt.Errorf("report: %s: a plot is written as PNG, SVG or PDF (give the file one of the extensions %s)", path, strings.Join(Formats, ", "))
+	return nil, formatError(path)
 }
 
 // CheckPath reports whether a plot can be written to path, by its
 // extension, before any work is done.
 func CheckPath(path string) error {
-	_, err := newCanvas(path, 1, 1)
-	return err
+	if !slices.Contains(Formats, strings.ToLower(filepath.Ext(path))) {
+		return formatError(path)
+	}
+	return nil
+}
+
+func formatError(path string) error {
+	return fmt.Errorf("report: %s: a plot is written as PNG, SVG or PDF (give the file one of the extensions %s)", path, strings.Join(Formats, ", "))
 }
 
 // save draws with paint on a canvas of the path's format and writes it
