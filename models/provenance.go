@@ -17,9 +17,3 @@ func Provenance(info backbone.Info, spec dataset.PixelSpec, model, catalogue str
 		InputSize: [2]int{info.Width, info.Height},
 	}
 }
-
-// CacheRecord describes a backbone for the cache's records, which explain
-// its fingerprints; model names it.
-func CacheRecord(info backbone.Info, model string) dataset.Backbone {
-	return dataset.BackboneOf(info, model)
-}
