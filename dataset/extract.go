@@ -82,6 +82,10 @@ type Extraction struct {
 	// kept) its logits; nil for failed items or without Collect.
 	Vectors [][]float32
 	Logits  [][]float32
+	// SHA256 holds, per item, the hex SHA-256 of its file's bytes: the
+	// content that splits, duplicate checks and run records key on. Set
+	// with Vectors.
+	SHA256 []string
 	// Failures lists failed items in set order.
 	Failures []Failure
 	// Unsaved counts the embeddings computed but not written to the
@@ -174,6 +178,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 	x := &Extraction{Progress: Progress{Total: len(set.Items)}}
 	if opts.Collect {
 		x.Vectors = make([][]float32, len(set.Items))
+		x.SHA256 = make([]string, len(set.Items))
 		if opts.KeepLogits {
 			x.Logits = make([][]float32, len(set.Items))
 		}
@@ -255,7 +260,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 			for i := range rows {
 				x.Embedded++
 				if opts.Collect {
-					x.Vectors[idx[i]] = rows[i].Vector
+					x.Vectors[idx[i]], x.SHA256[idx[i]] = rows[i].Vector, rows[i].SHA256
 					if x.Logits != nil {
 						x.Logits[idx[i]] = rows[i].Logits
 					}
@@ -322,7 +327,7 @@ loop:
 			case ev.hit:
 				x.Cached++
 				if opts.Collect {
-					x.Vectors[ev.idx] = ev.row.Vector
+					x.Vectors[ev.idx], x.SHA256[ev.idx] = ev.row.Vector, ev.row.SHA256
 					if x.Logits != nil {
 						x.Logits[ev.idx] = ev.logits
 					}

@@ -109,6 +109,10 @@ type fileOptions struct {
 	Balanced     bool      `json:"balanced,omitempty"`
 	Patience     int       `json:"early_stopping_patience,omitempty"`
 	Seed         uint64    `json:"seed"`
+	Solver       string    `json:"solver,omitempty"`
+	Tol          float64   `json:"tol,omitempty"`
+	MaxIter      int       `json:"max_iter,omitempty"`
+	Standardize  bool      `json:"standardize,omitempty"`
 }
 
 type file struct {
@@ -187,7 +191,8 @@ func (m *Model) Save(path string) error {
 		Format: FileFormat, Version: FileVersion, Created: m.Created.UTC().Round(time.Second),
 		Classes: m.Classes, EmbeddingDim: d, Backbone: m.Source, History: m.History,
 		Training: fileOptions{Epochs: o.Epochs, BatchSize: o.BatchSize, LearningRate: o.LearningRate, Beta1: o.Beta1, Beta2: o.Beta2,
-			Epsilon: o.Epsilon, L2: o.L2, ClassWeights: o.ClassWeights, Balanced: o.Balanced, Patience: o.Patience, Seed: o.Seed},
+			Epsilon: o.Epsilon, L2: o.L2, ClassWeights: o.ClassWeights, Balanced: o.Balanced, Patience: o.Patience, Seed: o.Seed,
+			Solver: o.Solver, Tol: o.Tol, MaxIter: o.MaxIter, Standardize: o.Standardize},
 		Kernel: encodeTensor([]int{d, c}, m.Layer.W.RawMatrix().Data),
 		Bias:   encodeTensor([]int{c}, m.Layer.B),
 	}
@@ -261,6 +266,7 @@ func Decode(b []byte) (*Model, error) {
 	return &Model{
 		Layer: &Dense{W: mat.NewDense(f.EmbeddingDim, c, w), B: bias}, Classes: f.Classes, Source: f.Backbone, History: f.History, Created: f.Created,
 		Options: Options{Epochs: t.Epochs, BatchSize: t.BatchSize, LearningRate: t.LearningRate, Beta1: t.Beta1, Beta2: t.Beta2, Epsilon: t.Epsilon,
-			L2: t.L2, ClassWeights: t.ClassWeights, Balanced: t.Balanced, Patience: t.Patience, Seed: t.Seed},
+			L2: t.L2, ClassWeights: t.ClassWeights, Balanced: t.Balanced, Patience: t.Patience, Seed: t.Seed,
+			Solver: t.Solver, Tol: t.Tol, MaxIter: t.MaxIter, Standardize: t.Standardize},
 	}, nil
 }

@@ -36,6 +36,19 @@ type Options struct {
 	Patience int
 	// Seed drives the initial weights and the shuffles.
 	Seed uint64
+	// Solver is SolverAdam (mini-batches; Epochs, BatchSize and the Adam
+	// settings apply) or SolverLBFGS (full batch from zero weights; Tol
+	// and MaxIter apply). Empty means Adam.
+	Solver string
+	// Tol stops L-BFGS when no component of the gradient exceeds it.
+	Tol float64
+	// MaxIter bounds L-BFGS's iterations.
+	MaxIter int
+	// Standardize scales each feature to zero mean and unit variance
+	// with the training rows' statistics before training; the returned
+	// layer has them folded into its kernel and bias, so it takes raw
+	// embeddings like any other.
+	Standardize bool
 	// OnEpoch, if set, is called after each epoch (for logging).
 	OnEpoch func(Epoch)
 }
@@ -43,7 +56,8 @@ type Options struct {
 // DefaultOptions returns Keras' defaults: Adam(0.001, 0.9, 0.999, 1e-7),
 // batches of 32, and the tutorial's 20 epochs.
 func DefaultOptions() Options {
-	return Options{Epochs: 20, BatchSize: 32, LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, Seed: 1}
+	return Options{Epochs: 20, BatchSize: 32, LearningRate: 0.001, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, Seed: 1,
+		Solver: SolverAdam, Tol: 1e-6, MaxIter: 1000}
 }
 
 // Epoch holds one epoch's metrics.
@@ -74,6 +88,11 @@ type History struct {
 	// lowest val_loss), whether it stopped early or not.
 	StoppedEarly bool `json:"stopped_early,omitempty"`
 	BestEpoch    int  `json:"best_epoch,omitempty"`
+	// L-BFGS's account: its iterations (each an epoch above), the largest
+	// gradient component at the solution, and whether that met Tol.
+	Iterations int     `json:"iterations,omitempty"`
+	GradNorm   float64 `json:"grad_norm,omitempty"`
+	Converged  bool    `json:"converged,omitempty"`
 }
 
 // Last returns the final epoch's metrics.
@@ -110,6 +129,27 @@ func Train(ctx context.Context, train Data, val *Data, opts Options) (*Dense, Hi
 	}
 	if opts.ClassWeights == nil && opts.Balanced {
 		opts.ClassWeights = BalancedClassWeights(train.Y, train.Classes)
+	}
+	if !opts.Standardize {
+		return solve(ctx, train, val, opts)
+	}
+	s := fitStandardizer(train)
+	train = s.apply(train)
+	if val != nil {
+		v := s.apply(*val)
+		val = &v
+	}
+	layer, hist, err := solve(ctx, train, val, opts)
+	if err != nil {
+		return nil, hist, err
+	}
+	s.fold(layer)
+	return layer, hist, nil
+}
+
+func solve(ctx context.Context, train Data, val *Data, opts Options) (*Dense, History, error) {
+	if opts.Solver == SolverLBFGS {
+		return trainLBFGS(ctx, train, val, opts)
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
 	layer := NewDense(train.Dim(), train.Classes, rng)
@@ -164,12 +204,13 @@ func checkOptions(train Data, val *Data, opts Options) error {
 			return fmt.Errorf("head: validation data has %d-d embeddings and %d classes, training data %d and %d", val.Dim(), val.Classes, train.Dim(), train.Classes)
 		}
 	}
+	adam := opts.Solver != SolverLBFGS
 	switch {
-	case opts.Epochs < 1:
+	case adam && opts.Epochs < 1:
 		return errors.New("head: epochs must be at least 1")
-	case opts.BatchSize < 1:
+	case adam && opts.BatchSize < 1:
 		return errors.New("head: batch size must be at least 1")
-	case !(opts.LearningRate > 0):
+	case adam && !(opts.LearningRate > 0):
 		return errors.New("head: learning rate must be positive")
 	case opts.L2 < 0:
 		return errors.New("head: l2 must not be negative")
@@ -177,6 +218,12 @@ func checkOptions(train Data, val *Data, opts Options) error {
 		return errors.New("head: early-stopping patience must not be negative")
 	case opts.Patience > 0 && val == nil:
 		return errors.New("head: early stopping watches val_loss and needs validation data")
+	case opts.Solver != "" && opts.Solver != SolverAdam && opts.Solver != SolverLBFGS:
+		return fmt.Errorf("head: unknown solver %q (want %s or %s)", opts.Solver, SolverAdam, SolverLBFGS)
+	case opts.Solver == SolverLBFGS && (!(opts.Tol >= 0) || opts.MaxIter < 1):
+		return fmt.Errorf("head: L-BFGS needs a tolerance of at least 0 and at least 1 iteration (tol %v, max-iter %d)", opts.Tol, opts.MaxIter)
+	case opts.Solver == SolverLBFGS && opts.Patience > 0:
+		return errors.New("head: early stopping is for Adam's epochs; L-BFGS stops at its tolerance")
 	case opts.ClassWeights != nil && len(opts.ClassWeights) != train.Classes:
 		return fmt.Errorf("head: %d class weights for %d classes", len(opts.ClassWeights), train.Classes)
 	}
