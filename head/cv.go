@@ -87,7 +87,7 @@ func (r CVResult) Judge(used Used) Verdict {
 // opts.Seed; every fold trains with the same options, except that early
 // stopping is off (see below).
 func CrossValidate(ctx context.Context, data Data, k int, opts Options) (CVResult, error) {
-	splits, err := StratifiedFolds(data.Y, data.Classes, k, opts.Seed)
+	splits, err := StratifiedFolds(data.Y, data.Classes, k, opts.Seed, data.Keys...)
 	if err != nil {
 		return CVResult{}, err
 	}

@@ -15,6 +15,9 @@ type Data struct {
 	// Classes is the number of classes, which may exceed the largest label
 	// present (a subset can miss a class).
 	Classes int
+	// Keys, when set, name each row's content (its image's SHA-256): rows
+	// of equal key are the same image, which splits keep on one side.
+	Keys []string
 }
 
 // NewData builds a Data from float32 embeddings (as backbones and caches
@@ -66,6 +69,9 @@ func (d Data) Validate() error {
 	if n != len(d.Y) {
 		return fmt.Errorf("head: %d embeddings but %d labels", n, len(d.Y))
 	}
+	if d.Keys != nil && len(d.Keys) != len(d.Y) {
+		return fmt.Errorf("head: %d keys for %d rows", len(d.Keys), len(d.Y))
+	}
 	if d.Classes < 1 {
 		return fmt.Errorf("head: %d classes", d.Classes)
 	}
@@ -90,10 +96,17 @@ func (d Data) Subset(idx []int) Data {
 		copy(x.RawRowView(k), d.X.RawRowView(i))
 		y[k] = d.Y[i]
 	}
-	if len(idx) == 0 {
-		return Data{X: nil, Y: y, Classes: d.Classes}
+	var keys []string
+	if d.Keys != nil {
+		keys = make([]string, len(idx))
+		for k, i := range idx {
+			keys[k] = d.Keys[i]
+		}
 	}
-	return Data{X: x, Y: y, Classes: d.Classes}
+	if len(idx) == 0 {
+		return Data{X: nil, Y: y, Classes: d.Classes, Keys: keys}
+	}
+	return Data{X: x, Y: y, Classes: d.Classes, Keys: keys}
 }
 
 // Counts returns the number of rows of each class.
