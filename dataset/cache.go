@@ -24,7 +24,7 @@ import (
 // never migrated downwards or overwritten.
 const (
 	cacheApp           = "transfer-embedding-cache"
-	CacheSchemaVersion = 2
+	CacheSchemaVersion = 3
 )
 
 // migrations bring a cache of schema version i+1 to version i+2, inside the
@@ -37,6 +37,8 @@ var migrations = []string{
 	// first use.
 	`ALTER TABLE paths ADD COLUMN inode INTEGER NOT NULL DEFAULT 0;
 	 ALTER TABLE paths ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;`,
+	// 2 → 3: the runs registry and the sides of content splits.
+	runsSchema,
 }
 
 // ErrCacheReadOnly reports a write to a cache opened read-only.
@@ -92,7 +94,7 @@ CREATE TABLE IF NOT EXISTS paths (
 	ctime_ns     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS paths_by_image ON paths (image_sha256);
-`
+` + runsSchema
 
 // Cache is an embedding cache in one SQLite file. It is safe for concurrent
 // use by several goroutines and by several processes.

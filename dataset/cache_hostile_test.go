@@ -161,8 +161,12 @@ func TestSchemaUpgrade(t *testing.T) {
 	var version string
 	var inode int64
 	db.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&version)
-	if err := db.QueryRow(`SELECT inode FROM paths WHERE path = '/data/a.jpg'`).Scan(&inode); err != nil || version != "2" || inode != 0 {
+	if err := db.QueryRow(`SELECT inode FROM paths WHERE path = '/data/a.jpg'`).Scan(&inode); err != nil || version != "3" || inode != 0 {
 		t.Fatalf("after the upgrade: schema %q, inode %d, %v", version, inode, err)
+	}
+	var runs, splits int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM splits)`).Scan(&runs, &splits); err != nil || runs != 0 || splits != 0 {
+		t.Fatalf("after the upgrade: runs %d, splits %d, %v", runs, splits, err)
 	}
 	c := openCache(t, path)
 	probs, n, err := c.Check(ctx, 0)

@@ -12,6 +12,7 @@ type Fold struct {
 	TrainAccuracy float64 `json:"train_accuracy"`
 	ValAccuracy   float64 `json:"val_accuracy"`
 	ValLoss       float64 `json:"val_loss"`
+	ValMacroF1    float64 `json:"val_macro_f1"`
 	TrainRows     int     `json:"train_rows"`
 	ValRows       int     `json:"val_rows"`
 	// History is the fold's per-epoch record, validation included.
@@ -107,7 +108,7 @@ func CrossValidate(ctx context.Context, data Data, k int, opts Options) (CVResul
 			return res, fmt.Errorf("fold %d: %w", f+1, err)
 		}
 		tm, vm := Evaluate(layer, train), Evaluate(layer, val)
-		res.Folds = append(res.Folds, Fold{TrainAccuracy: tm.Accuracy, ValAccuracy: vm.Accuracy, ValLoss: vm.Loss, TrainRows: train.Len(), ValRows: val.Len(), History: hist})
+		res.Folds = append(res.Folds, Fold{TrainAccuracy: tm.Accuracy, ValAccuracy: vm.Accuracy, ValLoss: vm.Loss, ValMacroF1: vm.MacroF1, TrainRows: train.Len(), ValRows: val.Len(), History: hist})
 		trainAcc = append(trainAcc, tm.Accuracy)
 		valAcc = append(valAcc, vm.Accuracy)
 		for t := range vm.Confusion {

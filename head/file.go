@@ -88,6 +88,32 @@ type Model struct {
 	Options Options
 	History History
 	Created time.Time
+	// TrainingImages holds the content hashes (SHA-256, hex) of the
+	// images the head trained on, for eval's leakage check. The file keeps
+	// their first TrainingKeyLen characters.
+	TrainingImages []string
+}
+
+// TrainingKeyLen is how much of each training image's hash a head file
+// keeps: 64 bits, enough to tell a data set's images apart at a quarter of
+// the bytes.
+const TrainingKeyLen = 16
+
+// TrainedOn reports whether the image of content hash sha was among the
+// head's training images.
+func (m *Model) TrainedOn() func(sha string) bool {
+	set := make(map[string]bool, len(m.TrainingImages))
+	for _, k := range m.TrainingImages {
+		set[trainingKey(k)] = true
+	}
+	return func(sha string) bool { return set[trainingKey(sha)] }
+}
+
+func trainingKey(sha string) string {
+	if len(sha) > TrainingKeyLen {
+		return sha[:TrainingKeyLen]
+	}
+	return sha
 }
 
 type fileTensor struct {
@@ -126,6 +152,8 @@ type file struct {
 	History      History     `json:"history"`
 	Kernel       fileTensor  `json:"kernel"`
 	Bias         fileTensor  `json:"bias"`
+	// TrainingImages are the training images' hash prefixes.
+	TrainingImages []string `json:"training_images,omitempty"`
 	// Checksum is the SHA-256 of the kernel and bias bytes and the class
 	// names; it catches edits to the weights.
 	Checksum string `json:"checksum"`
@@ -196,6 +224,9 @@ func (m *Model) Save(path string) error {
 		Kernel: encodeTensor([]int{d, c}, m.Layer.W.RawMatrix().Data),
 		Bias:   encodeTensor([]int{c}, m.Layer.B),
 	}
+	for _, k := range m.TrainingImages {
+		f.TrainingImages = append(f.TrainingImages, trainingKey(k))
+	}
 	f.Checksum = checksum(f.Kernel, f.Bias, f.Classes)
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -265,6 +296,7 @@ func Decode(b []byte) (*Model, error) {
 	t := f.Training
 	return &Model{
 		Layer: &Dense{W: mat.NewDense(f.EmbeddingDim, c, w), B: bias}, Classes: f.Classes, Source: f.Backbone, History: f.History, Created: f.Created,
+		TrainingImages: f.TrainingImages,
 		Options: Options{Epochs: t.Epochs, BatchSize: t.BatchSize, LearningRate: t.LearningRate, Beta1: t.Beta1, Beta2: t.Beta2, Epsilon: t.Epsilon,
 			L2: t.L2, ClassWeights: t.ClassWeights, Balanced: t.Balanced, Patience: t.Patience, Seed: t.Seed,
 			Solver: t.Solver, Tol: t.Tol, MaxIter: t.MaxIter, Standardize: t.Standardize},

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/experiment"
 )
 
 // Class-size thresholds for warnings: a class this small, or this many
@@ -23,7 +25,7 @@ const (
 // than two, for a split). It warns of classes that are suspiciously small.
 // counts are the usable images per class, after failed images are left
 // out.
-func checkClasses(c *cli.Context, stderr io.Writer, classes []string, counts []int) error {
+func checkClasses(c *cli.Context, stderr io.Writer, classes []string, counts []int, p experiment.Protocol) error {
 	largest := slices.Max(append([]int{0}, counts...))
 	listing := describeCounts(classes, counts)
 	for i, n := range counts {
@@ -36,13 +38,13 @@ func checkClasses(c *cli.Context, stderr io.Writer, classes []string, counts []i
 		return usageError{fmt.Errorf("only one class has images (%s): a classifier needs at least two classes", listing)}
 	}
 	need, why := 1, ""
-	switch {
-	case c.IsSet(cvFlag.Name):
-		need, why = c.Int(cvFlag.Name), fmt.Sprintf("--cv %d puts an image of each class in every fold", c.Int(cvFlag.Name))
-	case c.IsSet(valSplitFlag.Name):
+	switch p.Kind {
+	case experiment.CrossValidation:
+		need, why = p.Folds, fmt.Sprintf("--cv %d puts an image of each class in every fold", p.Folds)
+	case experiment.HoldOut:
 		need, why = 2, "--val-split needs an image of each class on both sides"
-	case c.IsSet(valLastFlag.Name):
-		need, why = c.Int(valLastFlag.Name)+1, fmt.Sprintf("--val-last %d holds out %d images of each class and needs one more to train on", c.Int(valLastFlag.Name), c.Int(valLastFlag.Name))
+	case experiment.LastPerClass:
+		need, why = p.Last+1, fmt.Sprintf("--val-last %d holds out %d images of each class and needs one more to train on", p.Last, p.Last)
 	}
 	for i, n := range counts {
 		if n < need {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 )
 
@@ -76,10 +75,19 @@ func classWeights(spec string, classes []string) ([]float64, error) {
 	return w, nil
 }
 
-// toData turns a labelled set's usable embeddings into training data.
+// toData turns a labelled set's usable embeddings into training data, each
+// row keyed by its image's content hash.
 func toData(set *dataset.Set, x *dataset.Extraction) (head.Data, error) {
-	emb, y, _ := x.Rows(set)
-	return head.NewData(emb, y, len(set.Classes))
+	emb, y, items := x.Rows(set)
+	d, err := head.NewData(emb, y, len(set.Classes))
+	if err != nil || x.SHA256 == nil {
+		return d, err
+	}
+	d.Keys = make([]string, len(items))
+	for r, i := range items {
+		d.Keys[r] = x.SHA256[i]
+	}
+	return d, nil
 }
 
 type trainResult struct {
@@ -95,6 +103,15 @@ type trainResult struct {
 	Head          string         `json:"head,omitempty"`
 }
 
+func newTrainResult(classes []string, r *experiment.Result) trainResult {
+	res := trainResult{Classes: classes, TrainImages: r.TrainRows, ValImages: r.ValRows, History: r.History, TrainAccuracy: r.TrainAccuracy, Verdict: r.Verdict, CV: r.CV}
+	if r.Val != nil {
+		res.ValAccuracy = &r.Val.Accuracy
+	}
+	res.Overfitting = r.Verdict != nil && r.Verdict.Diagnosis == head.Overfitting
+	return res
+}
+
 func train(c *cli.Context) error {
 	format, err := outputFormat(c, formatText, formatJSON, formatCSV)
 	if err != nil {
@@ -104,164 +121,48 @@ func train(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	splits := 0
-	for _, f := range []string{valSplitFlag.Name, valDataFlag.Name, valLastFlag.Name, cvFlag.Name} {
-		if c.IsSet(f) {
-			splits++
-		}
-	}
-	if splits > 1 {
-		return usageError{errors.New("choose one of --val-split, --val-data, --val-last and --cv")}
-	}
-	if opts.Patience > 0 && (splits == 0 || c.IsSet(cvFlag.Name)) {
-		return usageError{errors.New("--early-stopping watches val_loss: add --val-split, --val-data or --val-last")}
-	}
-	set, sess, err := begin(c, loadSet, false, outputFlag.Name, plotFlag.Name)
+	ex, err := prepareExperiment(c, opts, experiment.Protocol{Kind: experiment.Fit}, outputFlag.Name, plotFlag.Name)
 	if err != nil {
 		return err
 	}
-	defer sess.close()
-	var valSet *dataset.Set
-	if p := c.String(valDataFlag.Name); p != "" {
-		if valSet, err = readSet(c, p, "", c.String(labelRegexFlag.Name), c.String(classesFlag.Name)); err != nil {
-			return err
-		}
-		if err := valSet.AlignClasses(set.Classes); err != nil {
-			return usageError{fmt.Errorf("--val-data: %w", err)}
-		}
-	}
-	sess.needMost = true
+	defer ex.sess.close()
 	quiet, stderr, stdout := c.Bool(quietFlag.Name), c.App.ErrWriter, c.App.Writer
-	if !quiet {
-		fmt.Fprintln(stderr, set.Summary())
+	cfg := experiment.Config{Protocol: ex.protocol, Options: ex.opts, Final: c.String(outputFlag.Name) != ""}
+	cv := ex.protocol.Kind == experiment.CrossValidation
+	if !quiet && format == formatText {
+		cfg.OnTrain = func(train, val int) {
+			fmt.Fprint(stderr, map[bool]string{true: "the final head: ", false: ""}[cv])
+			fmt.Fprintf(stderr, "training on %d images%s\n", train, map[bool]string{true: fmt.Sprintf(", validating on %d", val), false: ""}[val > 0])
+		}
+		cfg.Options.OnEpoch = func(e head.Epoch) { fmt.Fprintf(stdout, "Epoch %d/%d - %s\n", e.Epoch, opts.Epochs, e) }
 	}
-	x, err := sess.embed(c.Context, set, true, false)
+	r, err := ex.run(c, cfg)
 	if err != nil {
 		return err
 	}
-	all, err := toData(set, x)
-	if err != nil {
-		return err
-	}
-	if err := checkClasses(c, stderr, set.Classes, classCounts(all.Y, len(set.Classes))); err != nil {
-		return err
-	}
-	if opts.ClassWeights, err = classWeights(c.String(classWeight.Name), set.Classes); err != nil {
-		return err
-	}
-
-	res := trainResult{Classes: set.Classes}
-	var trainData head.Data
-	var valData *head.Data
-	switch {
-	case c.IsSet(cvFlag.Name):
-		k := c.Int(cvFlag.Name)
-		cv, err := head.CrossValidate(c.Context, all, k, opts)
-		if errors.Is(err, context.Canceled) {
-			return reworded{"interrupted during cross-validation: nothing was saved (the embeddings are cached)", err}
-		}
-		if err != nil {
-			return usageError{err}
-		}
-		res.CV = &cv
-		v := cv.Judge(used(opts))
-		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
-		if p := c.String(plotFlag.Name); p != "" {
-			if err := plotCV(c, p, cv, set.Classes); err != nil {
-				return err
-			}
-		}
-		trainData = all
-	case c.IsSet(valSplitFlag.Name), c.IsSet(valLastFlag.Name):
-		var s head.Split
-		if c.IsSet(valSplitFlag.Name) {
-			s, err = head.StratifiedSplit(all.Y, all.Classes, c.Float64(valSplitFlag.Name), opts.Seed)
+	res := newTrainResult(ex.set.Classes, r)
+	if p := c.String(plotFlag.Name); p != "" {
+		if cv {
+			err = plotCV(c, p, *r.CV, ex.set.Classes)
 		} else {
-			s, err = head.LastPerClass(all.Y, all.Classes, c.Int(valLastFlag.Name))
+			err = report.LearningCurves(p, "training", r.History)
 		}
-		if err != nil {
-			return usageError{err}
-		}
-		trainData = all.Subset(s.Train)
-		v := all.Subset(s.Val)
-		valData = &v
-	case valSet != nil:
-		vx, err := sess.embed(c.Context, valSet, true, false)
 		if err != nil {
 			return err
 		}
-		vl, err := toData(valSet, vx)
-		if err != nil {
-			return err
-		}
-		trainData, valData = all, &vl
-	default:
-		trainData = all
 	}
-
-	if c.IsSet(cvFlag.Name) && c.String(outputFlag.Name) == "" {
+	if r.Head == nil {
 		if format == formatText {
-			writeCV(stdout, *res.CV, *res.Verdict)
+			writeCV(stdout, *r.CV, *r.Verdict)
 			fmt.Fprintln(stderr, "the cross-validated head was not saved: add -o head.json to train one on all the images and keep it")
 		}
 		return writeTrainResult(c, format, res)
 	}
-	res.TrainImages = trainData.Len()
-	if valData != nil {
-		res.ValImages = valData.Len()
-	}
-	if !quiet && format == formatText {
-		if c.IsSet(cvFlag.Name) {
-			fmt.Fprint(stderr, "the final head: ")
-		}
-		fmt.Fprintf(stderr, "training on %d images", res.TrainImages)
-		if valData != nil {
-			fmt.Fprintf(stderr, ", validating on %d", res.ValImages)
-		}
-		fmt.Fprintln(stderr)
-		opts.OnEpoch = func(e head.Epoch) { fmt.Fprintf(stdout, "Epoch %d/%d - %s\n", e.Epoch, opts.Epochs, e) }
-	}
-	start := time.Now()
-	layer, hist, err := head.Train(c.Context, trainData, valData, opts)
-	if errors.Is(err, context.Canceled) {
-		return reworded{fmt.Sprintf("interrupted after %d epochs: nothing was saved (the embeddings are cached)", len(hist.Epochs)), err}
-	}
-	if err != nil {
-		return usageError{err}
-	}
-	res.History = hist
-	res.TrainAccuracy = head.Evaluate(layer, trainData).Accuracy
-	if valData != nil {
-		va := head.Evaluate(layer, *valData).Accuracy
-		res.ValAccuracy = &va
-		v := head.Judge(head.Evidence{History: hist, TrainAccuracy: res.TrainAccuracy, ValAccuracy: va, ValImages: valData.Len(), Used: used(opts)})
-		res.Verdict, res.Overfitting = &v, v.Diagnosis == head.Overfitting
-	}
 	if format == formatText {
-		switch {
-		case hist.StoppedEarly:
-			fmt.Fprintf(stdout, "early stopping after epoch %d; restored the weights of epoch %d\n", len(hist.Epochs), hist.BestEpoch)
-		case opts.Patience > 0 && hist.BestEpoch != len(hist.Epochs):
-			fmt.Fprintf(stdout, "restored the weights of epoch %d, the lowest val_loss\n", hist.BestEpoch)
-		}
-		fmt.Fprintf(stdout, "trained in %s: training accuracy %.4f", time.Since(start).Round(time.Millisecond), res.TrainAccuracy)
-		if res.ValAccuracy != nil {
-			fmt.Fprintf(stdout, ", validation accuracy %.4f", *res.ValAccuracy)
-		}
-		fmt.Fprintln(stdout)
-		if res.Verdict != nil && !c.IsSet(cvFlag.Name) {
-			fmt.Fprintln(stdout, res.Verdict.Message)
-		}
-	}
-	if p := c.String(plotFlag.Name); p != "" && !c.IsSet(cvFlag.Name) {
-		if err := report.LearningCurves(p, "training", hist); err != nil {
-			return err
-		}
+		writeTrained(stdout, r, cv)
 	}
 	if p := c.String(outputFlag.Name); p != "" {
-		m := &head.Model{Layer: layer, Classes: set.Classes, Source: sess.provenance(), Options: opts, History: hist, Created: time.Now()}
-		m.Options.OnEpoch = nil
-		if err := m.Save(p); err != nil {
+		if err := ex.save(p, r); err != nil {
 			return err
 		}
 		res.Head = p
@@ -273,10 +174,36 @@ func train(c *cli.Context) error {
 	}
 	// The cross-validation's estimate is what the run is for: it comes
 	// last, after the final head's epochs.
-	if res.CV != nil && format == formatText {
-		writeCV(stdout, *res.CV, *res.Verdict)
+	if cv && format == formatText {
+		writeCV(stdout, *r.CV, *r.Verdict)
 	}
 	return writeTrainResult(c, format, res)
+}
+
+// writeTrained prints how the kept head's training ended.
+func writeTrained(w io.Writer, r *experiment.Result, cv bool) {
+	hist := r.History
+	switch {
+	case hist.StoppedEarly:
+		fmt.Fprintf(w, "early stopping after epoch %d; restored the weights of epoch %d\n", len(hist.Epochs), hist.BestEpoch)
+	case r.Options.Patience > 0 && hist.BestEpoch != len(hist.Epochs):
+		fmt.Fprintf(w, "restored the weights of epoch %d, the lowest val_loss\n", hist.BestEpoch)
+	}
+	if hist.Iterations > 0 {
+		conv := "converged"
+		if !hist.Converged {
+			conv = "stopped before the tolerance"
+		}
+		fmt.Fprintf(w, "L-BFGS: %d iterations, %s (largest gradient component %.2g)\n", hist.Iterations, conv, hist.GradNorm)
+	}
+	fmt.Fprintf(w, "trained in %s: training accuracy %.4f", r.Elapsed.Round(time.Millisecond), r.TrainAccuracy)
+	if r.Val != nil {
+		fmt.Fprintf(w, ", validation accuracy %.4f", r.Val.Accuracy)
+	}
+	fmt.Fprintln(w)
+	if r.Verdict != nil && !cv {
+		fmt.Fprintln(w, r.Verdict.Message)
+	}
 }
 
 // writeTrainResult prints the result as JSON, or as CSV: the folds of a
@@ -326,12 +253,6 @@ func plotCV(c *cli.Context, path string, cv head.CVResult, classes []string) err
 func confusionPath(p string) string {
 	ext := filepath.Ext(p)
 	return strings.TrimSuffix(p, ext) + "-confusion" + ext
-}
-
-// used lists what a run already does against overfitting, for the
-// verdict's advice.
-func used(o head.Options) head.Used {
-	return head.Used{L2: o.L2 > 0, EarlyStopping: o.Patience > 0, Epochs: o.Epochs, LearningRate: o.LearningRate}
 }
 
 func writeCV(w io.Writer, cv head.CVResult, v head.Verdict) {
