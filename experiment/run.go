@@ -18,6 +18,10 @@ type Config struct {
 	// Final, with cross-validation, also trains the head to keep on every
 	// row once the folds are done. Other protocols always train one.
 	Final bool
+	// SplitSeed, if set, drives the split or the folds instead of
+	// Options.Seed, which then drives only the weights and shuffles: a
+	// sweep scores every configuration on the same folds.
+	SplitSeed *uint64
 	// OnTrain, if set, is called before the kept head's training starts,
 	// with its training and validation row counts (for logging).
 	OnTrain func(train, val int)
@@ -69,8 +73,16 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 	res := &Result{Protocol: p.String(), Options: cfg.Options}
 	o := cfg.Options
 	used := Used(o)
+	splitSeed := o.Seed
+	if cfg.SplitSeed != nil {
+		splitSeed = *cfg.SplitSeed
+	}
 	if p.Kind == CrossValidation {
-		cv, err := head.CrossValidate(ctx, data, p.Folds, o)
+		folds, err := head.StratifiedFolds(data.Y, data.Classes, p.Folds, splitSeed, data.Keys...)
+		if err != nil {
+			return nil, err
+		}
+		cv, err := head.CrossValidateFolds(ctx, data, folds, o)
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +94,7 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 		}
 		o.Patience = 0
 	}
-	train, val, err := sides(data, p, o.Seed, res)
+	train, val, err := sides(data, p, splitSeed, res)
 	if err != nil {
 		return nil, err
 	}

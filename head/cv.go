@@ -92,6 +92,12 @@ func CrossValidate(ctx context.Context, data Data, k int, opts Options) (CVResul
 	if err != nil {
 		return CVResult{}, err
 	}
+	return CrossValidateFolds(ctx, data, splits, opts)
+}
+
+// CrossValidateFolds is CrossValidate on given folds, e.g. folds shared by
+// several configurations so that they are compared on the same rows.
+func CrossValidateFolds(ctx context.Context, data Data, splits []Split, opts Options) (CVResult, error) {
 	res := CVResult{Confusion: make([][]int, data.Classes)}
 	for i := range res.Confusion {
 		res.Confusion[i] = make([]int, data.Classes)

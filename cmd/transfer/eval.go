@@ -2,13 +2,16 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/transfer-go/transfer/dataset"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
+	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 )
 
@@ -79,7 +82,21 @@ func eval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	met := head.Evaluate(m.Layer, data)
+	ev := experiment.Evaluate(m, data)
+	met := ev.Metrics
+	if len(ev.Seen) > 0 {
+		_, _, items := x.Rows(set)
+		var names []string
+		for _, r := range ev.Seen[:min(len(ev.Seen), 10)] {
+			names = append(names, terminalSafe(filepath.Base(set.Items[items[r]].Path)))
+		}
+		more := ""
+		if len(ev.Seen) > 10 {
+			more = fmt.Sprintf(" and %d more", len(ev.Seen)-10)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "warning: %d of these %d images are images the head trained on (%s%s): their accuracy measures memory, not generalisation; evaluate on images kept apart from training\n",
+			len(ev.Seen), data.Len(), strings.Join(names, ", "), more)
+	}
 	if p := c.String(plotFlag.Name); p != "" {
 		if err := report.ConfusionMatrix(p, "confusion matrix", met.Confusion, m.Classes); err != nil {
 			return err
@@ -96,7 +113,8 @@ func eval(c *cli.Context) error {
 		return printJSONIf(c, struct {
 			Classes []string `json:"classes"`
 			head.Metrics
-		}{m.Classes, met})
+			SeenInTraining int `json:"seen_in_training"`
+		}{m.Classes, met, len(ev.Seen)})
 	}
 	return met.WriteText(c.App.Writer, m.Classes)
 }

@@ -44,16 +44,16 @@ func protocolOf(c *cli.Context, def experiment.Protocol) (experiment.Protocol, e
 // experimentSetup is an experiment ready to run: the labelled set's
 // embeddings (and the validation set's), the protocol and the options.
 type experimentSetup struct {
-	c        *cli.Context
-	set      *dataset.Set
-	valSet   *dataset.Set
-	sess     *session
-	data     head.Data
+	c      *cli.Context
+	set    *dataset.Set
+	valSet *dataset.Set
+	sess   *session
+	data   head.Data
 	// items and valItems map data rows to the sets' items (failed
 	// images have no row).
 	items, valItems []int
-	protocol experiment.Protocol
-	opts     head.Options
+	protocol        experiment.Protocol
+	opts            head.Options
 }
 
 // prepareExperiment reads the protocol, the set and its embeddings (missing

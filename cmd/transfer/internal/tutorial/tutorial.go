@@ -21,6 +21,7 @@ import (
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/imagenet"
 )
@@ -143,19 +144,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, i := range items {
+		data.Keys = append(data.Keys, x.SHA256[i])
+	}
 	opts := cfg.Options
+	epochs := func(o head.Options) head.Options {
+		o.OnEpoch = func(e head.Epoch) { fmt.Fprintf(out, "Epoch %d/%d - %s\n", e.Epoch, o.Epochs, e) }
+		return o
+	}
 
 	fmt.Fprintf(out, "\n== Step 2: a Dense(%d, softmax) head on all %d images, %d epochs, Adam, sparse categorical cross-entropy\n", len(set.Classes), data.Len(), opts.Epochs)
-	o := opts
-	o.OnEpoch = func(e head.Epoch) { fmt.Fprintf(out, "Epoch %d/%d - %s\n", e.Epoch, o.Epochs, e) }
-	layer, hist, err := head.Train(ctx, data, nil, o)
+	full, err := experiment.Run(ctx, data, experiment.Config{Protocol: experiment.Protocol{Kind: experiment.Fit}, Options: epochs(opts)})
 	if err != nil {
 		return nil, err
 	}
-	res.Full.History = hist
-	m := head.Evaluate(layer, data)
+	res.Full.History = full.History
+	m := head.Evaluate(full.Head, data)
 	res.Full.TrainAccuracy = m.Accuracy
-	probs := layer.Predict(nil, data.X)
+	probs := full.Head.Predict(nil, data.X)
 	for r, i := range items {
 		p := ImagePrediction{Path: set.Items[i].Path, Truth: data.Y[r], Predicted: m.Predicted[r], Probability: probs.At(r, m.Predicted[r])}
 		res.Full.Predictions = append(res.Full.Predictions, p)
@@ -169,31 +175,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	fmt.Fprintf(out, "training accuracy: %.4f\n", m.Accuracy)
 
 	fmt.Fprintf(out, "\n== Step 3: a fresh head on a split: the last %d images of each class validate\n", cfg.ValLast)
-	sp, err := head.LastPerClass(data.Y, data.Classes, cfg.ValLast)
+	split, err := experiment.Run(ctx, data, experiment.Config{Protocol: experiment.Protocol{Kind: experiment.LastPerClass, Last: cfg.ValLast}, Options: epochs(opts)})
 	if err != nil {
 		return nil, err
 	}
-	tr, va := data.Subset(sp.Train), data.Subset(sp.Val)
-	o = opts
-	o.OnEpoch = func(e head.Epoch) { fmt.Fprintf(out, "Epoch %d/%d - %s\n", e.Epoch, o.Epochs, e) }
-	layer, hist, err = head.Train(ctx, tr, &va, o)
-	if err != nil {
-		return nil, err
-	}
-	vm := head.Evaluate(layer, va)
-	res.Split = Split{History: hist, TrainImages: tr.Len(), ValImages: va.Len(), TrainAccuracy: head.Evaluate(layer, tr).Accuracy,
-		ValAccuracy: vm.Accuracy, Confusion: vm.Confusion}
-	res.Split.Verdict = head.Judge(head.Evidence{History: hist, TrainAccuracy: res.Split.TrainAccuracy, ValAccuracy: res.Split.ValAccuracy,
-		ValImages: va.Len(), Used: head.Used{Epochs: o.Epochs, LearningRate: o.LearningRate, L2: o.L2 > 0}})
+	res.Split = Split{History: split.History, TrainImages: split.TrainRows, ValImages: split.ValRows, TrainAccuracy: split.TrainAccuracy,
+		ValAccuracy: split.Val.Accuracy, Confusion: split.Val.Confusion, Verdict: *split.Verdict}
 	res.Split.Overfitting = res.Split.Verdict.Diagnosis == head.Overfitting
-	fmt.Fprintf(out, "training accuracy %.4f on %d images, validation accuracy %.4f on %d images\n", res.Split.TrainAccuracy, tr.Len(), res.Split.ValAccuracy, va.Len())
+	fmt.Fprintf(out, "training accuracy %.4f on %d images, validation accuracy %.4f on %d images\n", res.Split.TrainAccuracy, split.TrainRows, res.Split.ValAccuracy, split.ValRows)
 	fmt.Fprintln(out, res.Split.Verdict.Message)
 
 	fmt.Fprintf(out, "\n== Step 4: stratified %d-fold cross-validation, the honest estimate\n", cfg.Folds)
-	res.CV, err = head.CrossValidate(ctx, data, cfg.Folds, opts)
+	cv, err := experiment.Run(ctx, data, experiment.Config{Protocol: experiment.Protocol{Kind: experiment.CrossValidation, Folds: cfg.Folds}, Options: opts})
 	if err != nil {
 		return nil, err
 	}
+	res.CV = *cv.CV
 	for i, f := range res.CV.Folds {
 		fmt.Fprintf(out, "fold %d: training accuracy %.4f, validation accuracy %.4f (%d images)\n", i+1, f.TrainAccuracy, f.ValAccuracy, f.ValRows)
 	}
