@@ -19,7 +19,7 @@ type L2Trial struct {
 // AutoL2 chooses the L2 strength by the protocol's validation score, as
 // CLIP's linear probes do: every decade from 1e-6 to 1e2, then two
 // refinements around the best (half and a quarter of a decade on either
-// side). Ties go to the better loss, then the larger strength, the simpler
+// side, within that range). Ties go to the better loss, then the larger strength, the simpler
 // head. It returns the chosen strength and every trial, weakest first.
 func AutoL2(ctx context.Context, data head.Data, cfg Config, m Metric) (float64, []L2Trial, error) {
 	if !cfg.Protocol.Validates() {
@@ -68,6 +68,9 @@ func AutoL2(ctx context.Context, data head.Data, cfg Config, m Metric) (float64,
 	for _, step := range []float64{0.5, 0.25} {
 		centre := best.L2
 		for _, l2 := range []float64{centre * math.Pow(10, step), centre / math.Pow(10, step)} {
+			if l2 > 1e2*(1+1e-9) || l2 < 1e-6*(1-1e-9) {
+				continue // the search stays within its range
+			}
 			t, err := try(l2)
 			if err != nil {
 				return 0, trials, err

@@ -109,8 +109,8 @@ func PointSeed(seed uint64, g Grid, p Point) uint64 {
 	for k, a := range g {
 		fmt.Fprintf(h, "\x00%s=%s", a.Name, p[k])
 	}
-	// Keep seeds in int64's range: they are passed back as --seed.
-	return binary.LittleEndian.Uint64(h.Sum(nil)) >> 1
+	// 31 bits: short enough to read and type back as --seed.
+	return binary.LittleEndian.Uint64(h.Sum(nil)) >> 33
 }
 
 // Trial is one configuration's outcome.

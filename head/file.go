@@ -92,6 +92,24 @@ type Model struct {
 	// images the head trained on, for eval's leakage check. The file keeps
 	// their first TrainingKeyLen characters.
 	TrainingImages []string
+	// Origin names the experiment that chose the head's options, when
+	// one did.
+	Origin *Origin
+}
+
+// Origin records the sweep a head's configuration won.
+type Origin struct {
+	// Sweep and Run are the runs registry's IDs of the sweep and of the
+	// winning configuration's run.
+	Sweep         int64  `json:"sweep,omitempty"`
+	Run           int64  `json:"run,omitempty"`
+	Configuration string `json:"configuration"`
+	Protocol      string `json:"protocol"`
+	// Metric, Score and SD are the validation figure the configuration
+	// won by.
+	Metric string  `json:"metric"`
+	Score  float64 `json:"score"`
+	SD     float64 `json:"sd"`
 }
 
 // TrainingKeyLen is how much of each training image's hash a head file
@@ -154,6 +172,7 @@ type file struct {
 	Bias         fileTensor  `json:"bias"`
 	// TrainingImages are the training images' hash prefixes.
 	TrainingImages []string `json:"training_images,omitempty"`
+	Origin         *Origin  `json:"experiment,omitempty"`
 	// Checksum is the SHA-256 of the kernel and bias bytes and the class
 	// names; it catches edits to the weights.
 	Checksum string `json:"checksum"`
@@ -224,6 +243,7 @@ func (m *Model) Save(path string) error {
 		Kernel: encodeTensor([]int{d, c}, m.Layer.W.RawMatrix().Data),
 		Bias:   encodeTensor([]int{c}, m.Layer.B),
 	}
+	f.Origin = m.Origin
 	for _, k := range m.TrainingImages {
 		f.TrainingImages = append(f.TrainingImages, trainingKey(k))
 	}
@@ -296,7 +316,7 @@ func Decode(b []byte) (*Model, error) {
 	t := f.Training
 	return &Model{
 		Layer: &Dense{W: mat.NewDense(f.EmbeddingDim, c, w), B: bias}, Classes: f.Classes, Source: f.Backbone, History: f.History, Created: f.Created,
-		TrainingImages: f.TrainingImages,
+		TrainingImages: f.TrainingImages, Origin: f.Origin,
 		Options: Options{Epochs: t.Epochs, BatchSize: t.BatchSize, LearningRate: t.LearningRate, Beta1: t.Beta1, Beta2: t.Beta2, Epsilon: t.Epsilon,
 			L2: t.L2, ClassWeights: t.ClassWeights, Balanced: t.Balanced, Patience: t.Patience, Seed: t.Seed,
 			Solver: t.Solver, Tol: t.Tol, MaxIter: t.MaxIter, Standardize: t.Standardize},

@@ -9,6 +9,8 @@ func commands() []*cli.Command {
 		tutorialCommand(),
 		extractCommand(),
 		trainCommand(),
+		sweepCommand(),
+		runsCommand(),
 		evalCommand(),
 		predictCommand(),
 		exportCommand(),

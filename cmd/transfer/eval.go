@@ -97,6 +97,7 @@ func eval(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "warning: %d of these %d images are images the head trained on (%s%s): their accuracy measures memory, not generalisation; evaluate on images kept apart from training\n",
 			len(ev.Seen), data.Len(), strings.Join(names, ", "), more)
 	}
+	recordEval(c, set, sess, data, ev)
 	if p := c.String(plotFlag.Name); p != "" {
 		if err := report.ConfusionMatrix(p, "confusion matrix", met.Confusion, m.Classes); err != nil {
 			return err

@@ -123,7 +123,11 @@ func (ex *experimentSetup) load() error {
 		_, _, ex.valItems = vx.Rows(ex.valSet)
 	}
 	if ex.protocol.Kind == experiment.HoldOut {
-		ex.protocol.Prior, err = sess.cache.SplitSides(c.Context, dataset.SplitID(ex.protocol.Fraction, ex.opts.Seed), ex.data.Keys)
+		seed := ex.opts.Seed
+		if s := splitSeed(c); s != nil {
+			seed = *s
+		}
+		ex.protocol.Prior, err = sess.cache.SplitSides(c.Context, dataset.SplitID(ex.protocol.Fraction, seed), ex.data.Keys)
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: the split's earlier sides could not be read from the cache (%v); images are assigned by content alone\n", err)
 		}
@@ -168,7 +172,11 @@ func (ex *experimentSetup) run(c *cli.Context, cfg experiment.Config) (*experime
 	}
 	ex.reportWithheld(r)
 	if r.Sides != nil {
-		if err := ex.sess.cache.RecordSplit(c.Context, dataset.SplitID(cfg.Protocol.Fraction, cfg.Options.Seed), r.Sides); err != nil {
+		seed := cfg.Options.Seed
+		if cfg.SplitSeed != nil {
+			seed = *cfg.SplitSeed
+		}
+		if err := ex.sess.cache.RecordSplit(c.Context, dataset.SplitID(cfg.Protocol.Fraction, seed), r.Sides); err != nil {
 			fmt.Fprintf(c.App.ErrWriter, "warning: the split's sides could not be recorded in the cache (%v); images added later may change sides\n", err)
 		}
 	}
@@ -196,13 +204,61 @@ func (ex *experimentSetup) reportWithheld(r *experiment.Result) {
 
 // save writes the kept head with what it was trained on.
 func (ex *experimentSetup) save(path string, r *experiment.Result) error {
+	return ex.saveWith(path, r, nil)
+}
+
+// saveWith saves the head with the experiment it came from.
+func (ex *experimentSetup) saveWith(path string, r *experiment.Result, origin *head.Origin) error {
 	o := r.Options
 	o.OnEpoch = nil
-	m := &head.Model{Layer: r.Head, Classes: ex.set.Classes, Source: ex.sess.provenance(), Options: o, History: r.History, Created: time.Now()}
+	m := &head.Model{Layer: r.Head, Classes: ex.set.Classes, Source: ex.sess.provenance(), Options: o, History: r.History, Created: time.Now(), Origin: origin}
 	if ex.data.Keys != nil {
 		for _, i := range r.Train {
 			m.TrainingImages = append(m.TrainingImages, ex.data.Keys[i])
 		}
 	}
 	return m.Save(path)
+}
+
+// splitSeed is --split-seed when given.
+func splitSeed(c *cli.Context) *uint64 {
+	if !c.IsSet(splitSeedFlag.Name) {
+		return nil
+	}
+	s := uint64(c.Int64(splitSeedFlag.Name))
+	return &s
+}
+
+// autoL2 chooses the L2 strength by the protocol's validation metric and
+// prints the search.
+func (ex *experimentSetup) autoL2(cfg experiment.Config, verbose bool) (float64, error) {
+	c := ex.c
+	m, err := experiment.ParseMetric(c.String(metricFlag.Name))
+	if err != nil {
+		return 0, usageError{err}
+	}
+	if !cfg.Protocol.Validates() {
+		return 0, usageError{errors.New("--l2 auto chooses by validation: add --val-split, --val-data, --val-last or --cv")}
+	}
+	start := time.Now()
+	l2, trials, err := experiment.AutoL2(c.Context, ex.data, cfg, m)
+	if errors.Is(err, context.Canceled) {
+		return 0, reworded{"interrupted while choosing --l2: nothing was saved (the embeddings are cached)", err}
+	}
+	if err != nil {
+		return 0, usageError{err}
+	}
+	if verbose {
+		w := c.App.ErrWriter
+		fmt.Fprintf(w, "--l2 auto: %d strengths by validation %s (%s, %s):\n", len(trials), m, cfg.Protocol, time.Since(start).Round(time.Millisecond))
+		for _, t := range trials {
+			mark := ""
+			if t.L2 == l2 {
+				mark = "  <- chosen"
+			}
+			fmt.Fprintf(w, "  l2 %-9.3g %s %.4f  val_loss %.4f%s\n", t.L2, m, t.Score, t.Loss, mark)
+		}
+	}
+	fmt.Fprintf(c.App.ErrWriter, "chose --l2 %.3g\n", l2)
+	return l2, nil
 }

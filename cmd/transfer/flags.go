@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 )
 
@@ -243,7 +244,13 @@ var (
 	epochsFlag    = &cli.IntFlag{Name: "epochs", Category: catTraining, Value: training.Epochs, Usage: "passes over the training images"}
 	batchSizeFlag = &cli.IntFlag{Name: "batch-size", Category: catTraining, Value: training.BatchSize, Usage: "mini-batch size (Keras' default 32)"}
 	lrFlag        = &cli.Float64Flag{Name: "lr", Category: catTraining, Value: training.LearningRate, Usage: "Adam learning rate (Keras' default 0.001)"}
-	l2Flag        = &cli.Float64Flag{Name: "l2", Category: catTraining, Usage: "L2 penalty on the kernel: adds l2·ΣW² to the loss"}
+	l2Flag        = &cli.StringFlag{Name: "l2", Category: catTraining, Value: "0", Usage: "L2 penalty on the kernel: adds l2·ΣW² to the loss; auto chooses it by validation over 1e-6…1e2 (needs --val-split, --val-data, --val-last or --cv)"}
+	solverFlag    = &cli.StringFlag{Name: "solver", Category: catTraining, Value: head.SolverAdam, Usage: "adam (Keras' mini-batch Adam) or lbfgs (full-batch L-BFGS to --tol, the linear probe of CLIP and scikit-learn)"}
+	tolFlag       = &cli.Float64Flag{Name: "tol", Category: catTraining, Value: training.Tol, Usage: "lbfgs: stop when no gradient component exceeds this"}
+	maxIterFlag   = &cli.IntFlag{Name: "max-iter", Category: catTraining, Value: training.MaxIter, Usage: "lbfgs: at most this many iterations"}
+	standardize   = &cli.BoolFlag{Name: "standardize", Category: catTraining, Usage: "scale each feature to zero mean and unit variance (training rows' statistics, folded into the saved head)"}
+	splitSeedFlag = &cli.Int64Flag{Name: "split-seed", Category: catData, Usage: "seed of the validation split or folds alone (default: --seed)"}
+	metricFlag    = &cli.StringFlag{Name: "metric", Category: catTraining, Value: string(experiment.Accuracy), Usage: "validation metric that --l2 auto and sweep rank by: accuracy, loss or macro-f1"}
 	classWeight   = &cli.StringFlag{Name: "class-weight", Category: catTraining, Usage: "balanced (weigh each class's loss by n/(classes·n_class)), or class=weight pairs, e.g. cat=1,dog=2.5 (unnamed classes weigh 1)"}
 	earlyStopFlag = &cli.IntFlag{Name: "early-stopping", Category: catTraining, Usage: "stop after N epochs without a better val_loss and restore the best weights (needs validation)"}
 	seedFlag      = &cli.Int64Flag{Name: "seed", Category: catTraining, Value: int64(training.Seed), Usage: "seed of the initial weights, shuffles and splits: equal seeds give identical heads"}
@@ -255,6 +262,16 @@ var (
 
 	outputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Category: catOutput, Usage: "write the trained head to this file (JSON)"}
 	plotFlag   = &cli.StringFlag{Name: "plot", Category: catOutput, Usage: "write a PNG plot to this file"}
+)
+
+// From runs.go.
+var (
+	runsModelFlag   = &cli.StringFlag{Name: "model", Category: catOutput, Usage: "only runs whose model contains this"}
+	runsDataFlag    = &cli.StringFlag{Name: "data", Category: catOutput, Usage: "only runs whose data path contains this, or whose data fingerprint starts with it"}
+	runsSinceFlag   = &cli.StringFlag{Name: "since", Category: catOutput, Usage: "only runs since a date (2026-11-29) or for a time back (36h, 7d)"}
+	runsKindFlag    = &cli.StringFlag{Name: "kind", Category: catOutput, Usage: "only runs of this kind: train, sweep or eval"}
+	runsSweepFlag   = &cli.Int64Flag{Name: "sweep", Category: catOutput, Usage: "only the configurations of this sweep"}
+	runsCommandFlag = &cli.BoolFlag{Name: "command", Category: catOutput, Usage: "print only the command that reproduces the run"}
 )
 
 var reportFlag = &cli.StringFlag{Name: "report", Category: catOutput, Usage: "write report.md with tables and PNG plots into this folder"}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -19,7 +20,7 @@ import (
 )
 
 func trainingFlags() []cli.Flag {
-	return []cli.Flag{epochsFlag, batchSizeFlag, lrFlag, l2Flag, classWeight, earlyStopFlag, seedFlag}
+	return []cli.Flag{solverFlag, epochsFlag, batchSizeFlag, lrFlag, l2Flag, classWeight, earlyStopFlag, seedFlag, tolFlag, maxIterFlag, standardize}
 }
 
 func trainCommand() *cli.Command {
@@ -28,18 +29,37 @@ func trainCommand() *cli.Command {
 		Usage: "train a softmax head on the embeddings of labelled images",
 		Description: "Embeddings come from the cache (missing ones are extracted first), so a second experiment on the same images runs no inference. " +
 			"Training follows Keras: Dense(classes, softmax), Adam, sparse categorical cross-entropy, batches of 32, shuffled every epoch.",
-		Flags: slices.Concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag},
-			trainingFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag}, formatFlags()),
+		Flags: slices.Concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag, splitSeedFlag},
+			trainingFlags(), []cli.Flag{metricFlag}, embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag}, formatFlags()),
 		Action: train,
 	}
 }
 
 func trainOptions(c *cli.Context) (head.Options, error) {
 	o := head.DefaultOptions()
-	o.Epochs, o.BatchSize, o.LearningRate, o.L2 = c.Int(epochsFlag.Name), c.Int(batchSizeFlag.Name), c.Float64(lrFlag.Name), c.Float64(l2Flag.Name)
+	o.Epochs, o.BatchSize, o.LearningRate = c.Int(epochsFlag.Name), c.Int(batchSizeFlag.Name), c.Float64(lrFlag.Name)
 	o.Patience, o.Seed = c.Int(earlyStopFlag.Name), uint64(c.Int64(seedFlag.Name))
+	o.Tol, o.MaxIter, o.Standardize = c.Float64(tolFlag.Name), c.Int(maxIterFlag.Name), c.Bool(standardize.Name)
 	if cw := c.String(classWeight.Name); cw == "balanced" {
 		o.Balanced = true
+	}
+	for _, name := range []string{solverFlag.Name, l2Flag.Name} {
+		if v := c.String(name); !(name == l2Flag.Name && v == "auto") {
+			if err := experiment.Set(&o, name, v); err != nil {
+				return o, usageError{err}
+			}
+		}
+	}
+	if c.IsSet(tolFlag.Name) || c.IsSet(maxIterFlag.Name) {
+		if o.Solver != head.SolverLBFGS {
+			return o, usageError{errors.New("--tol and --max-iter are L-BFGS's: add --solver lbfgs")}
+		}
+		if err := experiment.Set(&o, tolFlag.Name, fmt.Sprint(o.Tol)); err != nil {
+			return o, usageError{err}
+		}
+		if err := experiment.Set(&o, maxIterFlag.Name, fmt.Sprint(o.MaxIter)); err != nil {
+			return o, usageError{err}
+		}
 	}
 	if o.Patience < 0 {
 		return o, usageError{fmt.Errorf("--early-stopping %d: the patience must not be negative (0 turns early stopping off)", o.Patience)}
@@ -127,7 +147,12 @@ func train(c *cli.Context) error {
 	}
 	defer ex.sess.close()
 	quiet, stderr, stdout := c.Bool(quietFlag.Name), c.App.ErrWriter, c.App.Writer
-	cfg := experiment.Config{Protocol: ex.protocol, Options: ex.opts, Final: c.String(outputFlag.Name) != ""}
+	cfg := experiment.Config{Protocol: ex.protocol, Options: ex.opts, Final: c.String(outputFlag.Name) != "", SplitSeed: splitSeed(c)}
+	if c.String(l2Flag.Name) == "auto" {
+		if cfg.Options.L2, err = ex.autoL2(cfg, format == formatText); err != nil {
+			return err
+		}
+	}
 	cv := ex.protocol.Kind == experiment.CrossValidation
 	if !quiet && format == formatText {
 		cfg.OnTrain = func(train, val int) {
@@ -152,6 +177,7 @@ func train(c *cli.Context) error {
 		}
 	}
 	if r.Head == nil {
+		ex.recordExperiment("train", cfg, r, "", 0, "")
 		if format == formatText {
 			writeCV(stdout, *r.CV, *r.Verdict)
 			fmt.Fprintln(stderr, "the cross-validated head was not saved: add -o head.json to train one on all the images and keep it")
@@ -172,6 +198,7 @@ func train(c *cli.Context) error {
 	} else if format == formatText {
 		fmt.Fprintln(stderr, "the head was not saved: add -o head.json to keep it")
 	}
+	ex.recordExperiment("train", cfg, r, res.Head, 0, "")
 	// The cross-validation's estimate is what the run is for: it comes
 	// last, after the final head's epochs.
 	if cv && format == formatText {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,6 +70,9 @@ func runTutorial(c *cli.Context) error {
 	opts, err := trainOptions(c)
 	if err != nil {
 		return err
+	}
+	if c.String(l2Flag.Name) == "auto" {
+		return usageError{errors.New("--l2 auto is for train and sweep; the tutorial trains with a fixed --l2 (default 0, as Keras)")}
 	}
 	sess, err := openSession(c)
 	if err != nil {

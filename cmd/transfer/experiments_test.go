@@ -1,0 +1,178 @@
+//go:build cgo
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
+)
+
+func experimentDir(t *testing.T) string {
+	t.Helper()
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 12)
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	mustRun(t, dir, "extract", "--model", "model.onnx", "--data", "images", "-q")
+	return dir
+}
+
+// TestSweep: a sweep scores its grid on the cached embeddings (no
+// inference), ranks it, records every configuration, and its results do
+// not depend on --parallel; the best configuration's replay command gives
+// the same figures; -o writes a head that names the sweep.
+func TestSweep(t *testing.T) {
+	dir := experimentDir(t)
+	common := []string{"sweep", "--model", "model.onnx", "--data", "images", "--lr", "0.001,0.01", "--l2", "0,0.01", "--cv", "3", "--format", "json"}
+	var outs []sweepResult
+	for _, p := range []string{"1", "2"} {
+		r := mustRun(t, dir, append(common, "--parallel", p)...)
+		if !strings.Contains(r.stderr, "0 embedded, 24 from cache") {
+			t.Errorf("the sweep ran inference:\n%s", r.stderr)
+		}
+		var res sweepResult
+		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		if len(res.Rows) != 4 || res.Protocol != "cv=3" || res.Sweep == 0 {
+			t.Fatalf("sweep: %d rows, protocol %s, sweep %d", len(res.Rows), res.Protocol, res.Sweep)
+		}
+		for i := 1; i < len(res.Rows); i++ {
+			if res.Rows[i].Score > res.Rows[i-1].Score {
+				t.Errorf("row %d scores above row %d", i+1, i)
+			}
+		}
+		outs = append(outs, res)
+	}
+	for i := range outs[0].Rows {
+		a, b := outs[0].Rows[i], outs[1].Rows[i]
+		if a.Score != b.Score || a.SD != b.SD || a.Command != b.Command {
+			t.Errorf("rank %d: --parallel 1 gives %v±%v (%s), 2 gives %v±%v (%s)", i+1, a.Score, a.SD, a.Command, b.Score, b.SD, b.Command)
+		}
+	}
+
+	// Replaying the best configuration with train gives its figures.
+	best := outs[1].Rows[0]
+	shown := mustRun(t, dir, "runs", "show", strconv.FormatInt(best.Run, 10), "--command")
+	args := strings.Fields(strings.TrimSpace(shown.stdout))
+	if args[0] != "transfer" || args[1] != "train" {
+		t.Fatalf("replay command %q", shown.stdout)
+	}
+	r := mustRun(t, dir, append(args[1:], "--format", "json", "-q")...)
+	var tr trainResult
+	if err := json.Unmarshal([]byte(r.stdout), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.CV == nil || tr.CV.MeanValAccuracy != best.Score || tr.CV.SDValAccuracy != best.SD {
+		t.Errorf("replay: %+v, sweep said %v ± %v", tr.CV, best.Score, best.SD)
+	}
+
+	// Every configuration and the replay are recorded.
+	r = mustRun(t, dir, "runs", "list", "--format", "json")
+	var runs []runView
+	if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil {
+		t.Fatal(err)
+	}
+	// Two sweeps of 4 configurations, then the replay.
+	if len(runs) != 9 || runs[0].Kind != "train" || runs[1].Kind != "sweep" {
+		t.Errorf("%d runs recorded, newest %+v; want 8 sweep configurations and a train", len(runs), runs[0])
+	}
+	r = mustRun(t, dir, "runs", "list", "--sweep", strconv.FormatInt(outs[1].Sweep, 10), "--format", "json")
+	runs = nil
+	json.Unmarshal([]byte(r.stdout), &runs)
+	if len(runs) != 4 {
+		t.Errorf("sweep %d has %d runs, want 4", outs[1].Sweep, len(runs))
+	}
+	r = mustRun(t, dir, "runs", "compare", strconv.FormatInt(runs[0].ID, 10), strconv.FormatInt(runs[3].ID, 10), "--plot", "compare.png")
+	if !strings.Contains(r.stdout, "* option lr") && !strings.Contains(r.stdout, "* option l2") {
+		t.Errorf("compare marks no differing option:\n%s", r.stdout)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "compare.png")); err != nil || st.Size() < 1000 {
+		t.Errorf("compare plot: %v", err)
+	}
+
+	// -o retrains the best on all images and records where it came from.
+	mustRun(t, dir, append(common, "-o", "best.json", "--plot", "sweep.png", "--csv", "sweep.csv")...)
+	m, err := head.Load(filepath.Join(dir, "best.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Origin == nil || m.Origin.Sweep == 0 || m.Origin.Protocol != "cv=3" || len(m.TrainingImages) != 24 {
+		t.Errorf("head's origin %+v, %d training images", m.Origin, len(m.TrainingImages))
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "sweep.csv"))
+	if err != nil || strings.Count(string(csv), "\n") != 5 || !strings.HasPrefix(string(csv), "rank,lr,l2,accuracy,sd,seconds,run") {
+		t.Errorf("sweep.csv:\n%s %v", csv, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "sweep.png")); err != nil || st.Size() < 1000 {
+		t.Errorf("sweep plot: %v", err)
+	}
+
+	// rm removes what it names, and says when an ID is not a run.
+	mustRun(t, dir, "runs", "rm", strconv.FormatInt(runs[0].ID, 10))
+	if r := transfer(t, dir, nil, "runs", "show", strconv.FormatInt(runs[0].ID, 10)); r.code != exitBadInput || !strings.Contains(r.stderr, "no such run") {
+		t.Errorf("show of a removed run: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestLinearProbe: --solver lbfgs with --standardize and --l2 auto trains,
+// reports its choice, saves a head that eval, predict and export use as
+// any other; eval on the training images warns that they were trained on.
+func TestLinearProbe(t *testing.T) {
+	dir := experimentDir(t)
+	r := mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--solver", "lbfgs", "--standardize", "--l2", "auto", "--val-split", "0.25", "-o", "probe.json")
+	if !strings.Contains(r.stderr, "chose --l2") || !strings.Contains(r.stdout, "L-BFGS:") || !strings.Contains(r.stderr, "training on 18 images, validating on 6") {
+		t.Errorf("train --solver lbfgs --l2 auto:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	m, err := head.Load(filepath.Join(dir, "probe.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Options.Solver != head.SolverLBFGS || !m.Options.Standardize || !(m.Options.L2 >= 1e-6 && m.Options.L2 <= 1e2) {
+		t.Errorf("head options %+v", m.Options)
+	}
+	r = mustRun(t, dir, "eval", "--model", "model.onnx", "--head", "probe.json", "--data", "images")
+	if !strings.Contains(r.stderr, "18 of these 24 images are images the head trained on") {
+		t.Errorf("eval on the training images:\n%s", r.stderr)
+	}
+	mustRun(t, dir, "export", "--model", "model.onnx", "--head", "probe.json", "-o", "probe.onnx")
+
+	for _, bad := range [][]string{
+		{"--l2", "auto"},    // no validation
+		{"--tol", "1e-3"},   // not lbfgs
+		{"--solver", "sgd"}, // unknown
+		{"--solver", "lbfgs", "--early-stopping", "3", "--val-split", "0.2"},
+	} {
+		r := transfer(t, dir, nil, append([]string{"train", "--model", "model.onnx", "--data", "images"}, bad...)...)
+		if r.code != exitBadInput {
+			t.Errorf("train %v: exit %d, want %d\n%s", bad, r.code, exitBadInput, r.stderr)
+		}
+	}
+}
+
+// TestDuplicatesStayTogether: a copied image is named, and the copy never
+// validates a head that trained on its original.
+func TestDuplicatesStayTogether(t *testing.T) {
+	dir := experimentDir(t)
+	src := filepath.Join(dir, "images", "circles")
+	ents, _ := os.ReadDir(src)
+	b, err := os.ReadFile(filepath.Join(src, ents[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "zz-copy.jpg"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--val-last", "1")
+	if !strings.Contains(r.stderr, ents[0].Name()+" = zz-copy.jpg") || !strings.Contains(r.stderr, "zz-copy.jpg") || !strings.Contains(r.stderr, "moved to training") {
+		t.Errorf("duplicates not reported:\n%s", r.stderr)
+	}
+}
