@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -29,19 +28,18 @@ func benchData(n, d, c int) Data {
 	return Data{X: mat.NewDense(n, d, x), Y: y, Classes: c}
 }
 
-// epochGEMMs performs the matrix products one training epoch needs, with
-// the same shapes and buffers and nothing else: per batch the forward
-// x·W and the kernel gradient xᵀ·dZ.
+// epochGEMMs performs the products one training epoch needs, with the
+// same shapes and buffers and nothing else: per row, C dot products with the
+// transposed kernel and C scaled additions into its gradient.
 func epochGEMMs(t *trainer) {
-	w := t.layer.W.RawMatrix()
-	d, c := w.Rows, w.Cols
-	n := len(t.order)
-	for start := 0; start < n; start += len(t.yb) {
-		bs := min(len(t.yb), n-start)
-		x := blas64.General{Rows: bs, Cols: d, Stride: d, Data: t.xb[:bs*d]}
-		z := blas64.General{Rows: bs, Cols: c, Stride: c, Data: t.zb[:bs*c]}
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, x, w, 0, z)
-		blas64.Gemm(blas.Trans, blas.NoTrans, 1, x, z, 0, blas64.General{Rows: d, Cols: c, Stride: c, Data: t.gW})
+	d, c := t.data.Dim(), len(t.gB)
+	src := t.data.X.RawMatrix()
+	for _, i := range t.order {
+		x := src.Data[i*src.Stride : i*src.Stride+d]
+		for j := 0; j < c; j++ {
+			t.zb[j] = floats.Dot(x, t.wt[j*d:(j+1)*d])
+			floats.AddScaled(t.gWt[j*d:(j+1)*d], t.zb[j], x)
+		}
 	}
 }
 

@@ -60,7 +60,8 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	if want := batchLoss(l, x, y, cw, l2); math.Abs(loss-want) > 1e-12 {
 		t.Errorf("step's loss %v, the batch's %v", loss, want)
 	}
-	gw := mat.NewDense(d, c, append([]float64(nil), tr.gW...))
+	tr.sync()
+	gw := mat.NewDense(d, c, tr.gradW())
 	gb := append([]float64(nil), tr.gB...)
 	if mat.Equal(tr.layer.W, l.W) {
 		t.Fatal("step did not update the weights")

@@ -7,8 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 )
 
 // Options configure Train. DefaultOptions returns Keras' defaults.
@@ -230,18 +229,23 @@ func checkOptions(train Data, val *Data, opts Options) error {
 	return nil
 }
 
-// trainer holds the buffers of one training run, allocated once: the batch's
-// embeddings, its logits (then gradients), and the parameter gradients.
+// trainer holds the buffers of one training run, allocated once. It
+// trains the kernel transposed, C×D, so that the forward pass is C dot
+// products of D values per row and the gradient C scaled additions of a
+// row: long unit-stride loops in gonum's assembly kernels, where a GEMM of a
+// 32×D batch by a D×10 kernel spends its time in calls of length 10. Adam
+// is elementwise, so the layout changes no update; the layer's kernel is
+// written back after every epoch (sync).
 type trainer struct {
 	layer *Dense
 	data  Data
 	opts  Options
 	adam  *Adam
 	order []int
-	xb    []float64 // BatchSize×D
-	zb    []float64 // BatchSize×C
+	wt    []float64 // C×D, the kernel being trained
+	zb    []float64 // BatchSize×C logits, then their gradient
 	yb    []int
-	gW    []float64 // D×C
+	gWt   []float64 // C×D
 	gB    []float64 // C
 	// params and grads list the blocks for Adam, built once.
 	params, grads [][]float64
@@ -254,18 +258,35 @@ func newTrainer(layer *Dense, data Data, opts Options) *trainer {
 		layer: layer, data: data, opts: opts,
 		adam:  NewAdam(opts.LearningRate, opts.Beta1, opts.Beta2, opts.Epsilon, d*c, c),
 		order: make([]int, data.Len()),
-		xb:    make([]float64, bs*d),
+		wt:    make([]float64, c*d),
 		zb:    make([]float64, bs*c),
 		yb:    make([]int, bs),
-		gW:    make([]float64, d*c),
+		gWt:   make([]float64, c*d),
 		gB:    make([]float64, c),
 	}
 	for i := range t.order {
 		t.order[i] = i
 	}
-	t.params = [][]float64{layer.W.RawMatrix().Data, layer.B}
-	t.grads = [][]float64{t.gW, t.gB}
+	w := layer.W.RawMatrix()
+	for l := 0; l < d; l++ {
+		for k := 0; k < c; k++ {
+			t.wt[k*d+l] = w.Data[l*w.Stride+k]
+		}
+	}
+	t.params = [][]float64{t.wt, layer.B}
+	t.grads = [][]float64{t.gWt, t.gB}
 	return t
+}
+
+// sync writes the trained kernel into the layer.
+func (t *trainer) sync() {
+	w := t.layer.W.RawMatrix()
+	d, c := w.Rows, w.Cols
+	for l := 0; l < d; l++ {
+		for k := 0; k < c; k++ {
+			w.Data[l*w.Stride+k] = t.wt[k*d+l]
+		}
+	}
 }
 
 // epoch runs one shuffled pass and returns its running-average metrics.
@@ -280,40 +301,53 @@ func (t *trainer) epoch(rng *rand.Rand) Epoch {
 		lossSum += l * float64(len(idx))
 		correct += c
 	}
+	t.sync()
 	return Epoch{Loss: lossSum / float64(n), Accuracy: float64(correct) / float64(n)}
 }
 
 // step trains on the rows idx and returns the batch's loss (mean, plus the
 // L2 term) and correct count, both from before the update.
 func (t *trainer) step(idx []int) (float64, int) {
-	w := t.layer.W.RawMatrix()
-	d, c, bs := w.Rows, w.Cols, len(idx)
+	d, c, bs := t.data.Dim(), len(t.gB), len(idx)
 	src := t.data.X.RawMatrix()
+	z := t.zb[:bs*c]
 	for k, i := range idx {
-		copy(t.xb[k*d:(k+1)*d], src.Data[i*src.Stride:i*src.Stride+d])
+		x := src.Data[i*src.Stride : i*src.Stride+d]
+		zr := z[k*c : (k+1)*c]
+		for j := range zr {
+			zr[j] = floats.Dot(x, t.wt[j*d:(j+1)*d]) + t.layer.B[j]
+		}
 		t.yb[k] = t.data.Y[i]
 	}
-	x := blas64.General{Rows: bs, Cols: d, Stride: d, Data: t.xb[:bs*d]}
-	z := blas64.General{Rows: bs, Cols: c, Stride: c, Data: t.zb[:bs*c]}
-	t.layer.logits(z, x)
-	lossSum, correct := crossEntropy(z.Data, c, t.yb[:bs], t.opts.ClassWeights)
+	lossSum, correct := crossEntropy(z, c, t.yb[:bs], t.opts.ClassWeights)
 	loss := lossSum / float64(bs)
 
-	// dW = xᵀ·dZ (+ 2·L2·W); db = Σ_rows dZ.
-	gw := blas64.General{Rows: d, Cols: c, Stride: c, Data: t.gW}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, x, z, 0, gw)
-	if l2 := t.opts.L2; l2 > 0 {
-		loss += l2 * sumSquares(w.Data)
-		for i, v := range w.Data {
-			t.gW[i] += 2 * l2 * v
-		}
-	}
+	// dWᵀ = dZᵀ·x (+ 2·L2·Wᵀ); db = Σ_rows dZ.
+	clear(t.gWt)
 	clear(t.gB)
-	for r := 0; r < bs; r++ {
-		for j, g := range z.Data[r*c : (r+1)*c] {
+	for k, i := range idx {
+		x := src.Data[i*src.Stride : i*src.Stride+d]
+		for j, g := range z[k*c : (k+1)*c] {
+			floats.AddScaled(t.gWt[j*d:(j+1)*d], g, x)
 			t.gB[j] += g
 		}
 	}
+	if l2 := t.opts.L2; l2 > 0 {
+		loss += l2 * sumSquares(t.wt)
+		floats.AddScaled(t.gWt, 2*l2, t.wt)
+	}
 	t.adam.Step(t.params, t.grads)
 	return loss, correct
+}
+
+// gradW returns the last step's kernel gradient, D×C.
+func (t *trainer) gradW() []float64 {
+	d, c := t.data.Dim(), len(t.gB)
+	g := make([]float64, d*c)
+	for l := 0; l < d; l++ {
+		for k := 0; k < c; k++ {
+			g[l*c+k] = t.gWt[k*d+l]
+		}
+	}
+	return g
 }
