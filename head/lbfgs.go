@@ -6,8 +6,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
@@ -35,6 +33,7 @@ type objective struct {
 	d, c    int
 
 	z       []float64 // n×C logits, then their gradient
+	wt, gwt []float64 // C×D: the kernel and its gradient, transposed
 	x       []float64 // the θ of the remembered values
 	f       float64
 	grad    []float64
@@ -47,6 +46,7 @@ func newObjective(data Data, opts Options) *objective {
 	return &objective{
 		data: data, l2: opts.L2, weights: opts.ClassWeights, d: d, c: c,
 		z: make([]float64, data.Len()*c), grad: make([]float64, d*c+c),
+		wt: make([]float64, c*d), gwt: make([]float64, c*d),
 	}
 }
 
@@ -57,27 +57,43 @@ func (o *objective) eval(theta []float64) {
 	}
 	o.evals++
 	d, c, n := o.d, o.c, o.data.Len()
-	w := blas64.General{Rows: d, Cols: c, Stride: c, Data: theta[:d*c]}
-	b := theta[d*c:]
+	w, b := theta[:d*c], theta[d*c:]
+	// The transposed kernel makes each row's logits C dot products of D
+	// values and its gradient C scaled additions of the row (see trainer).
+	for l := 0; l < d; l++ {
+		for k := 0; k < c; k++ {
+			o.wt[k*d+l] = w[l*c+k]
+		}
+	}
 	src := o.data.X.RawMatrix()
-	x := blas64.General{Rows: n, Cols: d, Stride: src.Stride, Data: src.Data}
-	z := blas64.General{Rows: n, Cols: c, Stride: c, Data: o.z}
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, x, w, 0, z)
 	for i := 0; i < n; i++ {
-		floats.Add(o.z[i*c:(i+1)*c], b)
+		x := src.Data[i*src.Stride : i*src.Stride+d]
+		zr := o.z[i*c : (i+1)*c]
+		for k := range zr {
+			zr[k] = floats.Dot(x, o.wt[k*d:(k+1)*d]) + b[k]
+		}
 	}
 	lossSum, correct := crossEntropy(o.z, c, o.data.Y, o.weights)
-	gw := blas64.General{Rows: d, Cols: c, Stride: c, Data: o.grad[:d*c]}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, x, z, 0, gw)
-	f := lossSum / float64(n)
-	if o.l2 > 0 {
-		f += o.l2 * sumSquares(w.Data)
-		floats.AddScaled(o.grad[:d*c], 2*o.l2, w.Data)
-	}
+	clear(o.gwt)
 	gb := o.grad[d*c:]
 	clear(gb)
 	for i := 0; i < n; i++ {
-		floats.Add(gb, o.z[i*c:(i+1)*c])
+		x := src.Data[i*src.Stride : i*src.Stride+d]
+		for k, g := range o.z[i*c : (i+1)*c] {
+			floats.AddScaled(o.gwt[k*d:(k+1)*d], g, x)
+			gb[k] += g
+		}
+	}
+	gw := o.grad[:d*c]
+	for l := 0; l < d; l++ {
+		for k := 0; k < c; k++ {
+			gw[l*c+k] = o.gwt[k*d+l]
+		}
+	}
+	f := lossSum / float64(n)
+	if o.l2 > 0 {
+		f += o.l2 * sumSquares(w)
+		floats.AddScaled(gw, 2*o.l2, w)
 	}
 	o.f, o.correct = f, correct
 	o.x = append(o.x[:0], theta...)

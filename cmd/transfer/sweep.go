@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -13,10 +15,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
-	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/atomicfile"
@@ -193,15 +196,15 @@ func sweep(c *cli.Context) error {
 		}
 		fmt.Fprintf(stderr, " by %s, %d at once\n", res.Protocol, c.Int(parallelFlag.Name))
 	}
-	bar := newProgress(stderr, total, c.Bool(quietFlag.Name))
-	start, finished := time.Now(), 0
+	bar := newSweepProgress(stderr, total, c.Bool(quietFlag.Name))
+	finished := 0
 	var runErr error
 	for _, ex := range setups {
 		cfg := experiment.SweepConfig{Grid: grid, Points: points, Protocol: ex.protocol, Base: base, SplitSeed: &split, Metric: metric, Workers: c.Int(parallelFlag.Name)}
 		cfg.Base.ClassWeights = ex.opts.ClassWeights
 		cfg.OnTrial = func(t experiment.Trial) {
 			finished++
-			bar.update(dataset.Progress{Total: total, Embedded: finished, Elapsed: time.Since(start)})
+			bar.update(finished)
 			row := sweepRow{Model: ex.sess.model.Path, Values: map[string]string{}, Score: t.Score, SD: t.SD, Seconds: t.Elapsed.Seconds(), trial: t, ex: ex}
 			for k, a := range grid {
 				row.Values[a.Name] = t.Point[k]
@@ -425,4 +428,43 @@ func (ex *experimentSetup) protocolLabel(r sweepRow) string {
 		return "the defaults"
 	}
 	return strings.Join(parts, " ")
+}
+
+// sweepProgress counts finished configurations: a bar on a terminal,
+// a line every plainEvery elsewhere.
+type sweepProgress struct {
+	bar   *progressbar.ProgressBar
+	w     io.Writer
+	total int
+	quiet bool
+	start time.Time
+	last  time.Time
+}
+
+func newSweepProgress(w io.Writer, total int, quiet bool) *sweepProgress {
+	p := &sweepProgress{w: w, total: total, quiet: quiet, start: time.Now(), last: time.Now()}
+	if f, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("sweep"),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	return p
+}
+
+func (p *sweepProgress) update(done int) {
+	switch {
+	case p.quiet:
+	case p.bar != nil:
+		p.bar.Set(done)
+	case time.Since(p.last) >= plainEvery:
+		p.last = time.Now()
+		el := time.Since(p.start)
+		left := time.Duration(float64(el) / float64(done) * float64(p.total-done)).Round(time.Second)
+		fmt.Fprintf(p.w, "sweep: %d/%d configurations, %s elapsed, about %s left\n", done, p.total, el.Round(time.Second), left)
+	}
+}
+
+func (p *sweepProgress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
 }
