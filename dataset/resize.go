@@ -76,12 +76,19 @@ type Resizer struct {
 	Width, Height int
 	Mode          ResizeMode
 	Filter        Filter
+	// Augment, when set, makes an augmented copy (a training-time
+	// augmentation), cached apart from the image itself.
+	Augment Augment
 }
 
 // Spec names everything about the resize that changes the pixels; caches key
 // embeddings by it together with the image bytes.
 func (r Resizer) Spec() string {
-	return fmt.Sprintf("%s/%s/%dx%d", r.Mode, r.Filter, r.Width, r.Height)
+	s := fmt.Sprintf("%s/%s/%dx%d", r.Mode, r.Filter, r.Width, r.Height)
+	if r.Augment != NoAugment {
+		s += "+" + r.Augment.String()
+	}
+	return s
 }
 
 // PixelSpec is everything that decides the pixels a model sees: the resize
@@ -116,8 +123,14 @@ func ParsePixelSpec(s string) (PixelSpec, error) {
 	if p.Filter, err = ParseFilter(parts[1]); err != nil {
 		return PixelSpec{}, bad
 	}
-	if _, err := fmt.Sscanf(parts[2], "%dx%d", &p.Width, &p.Height); err != nil || p.Width < 1 || p.Height < 1 {
+	size, aug, augmented := strings.Cut(parts[2], "+")
+	if _, err := fmt.Sscanf(size, "%dx%d", &p.Width, &p.Height); err != nil || p.Width < 1 || p.Height < 1 || fmt.Sprintf("%dx%d", p.Width, p.Height) != size {
 		return PixelSpec{}, bad
+	}
+	if augmented {
+		if p.Augment, err = ParseAugment(aug); err != nil {
+			return PixelSpec{}, bad
+		}
 	}
 	if len(parts) == 4 {
 		if parts[3] != TurboJPEG.String() {
@@ -151,6 +164,11 @@ func (r Resizer) need(w, h int) (int, int) {
 // pixels are composited onto black first, then resampled in float32 with one
 // rounding at the end; for crop mode only the crop is computed.
 func (r Resizer) Resize(img image.Image) *image.NRGBA {
+	if r.Augment != NoAugment {
+		a := r.Augment
+		r.Augment = NoAugment
+		return a.after(r.Resize(a.before(img)))
+	}
 	src := toNRGBA(img)
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()

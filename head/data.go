@@ -18,6 +18,31 @@ type Data struct {
 	// Keys, when set, name each row's content (its image's SHA-256): rows
 	// of equal key are the same image, which splits keep on one side.
 	Keys []string
+	// Augmented holds augmented copies of the rows (flipped, cropped),
+	// each N×D and aligned row for row with X. Train adds them to its
+	// training rows; evaluation ignores them, and splits keep each copy
+	// with its row, so a copy never validates a head its original trained.
+	Augmented []*mat.Dense
+}
+
+// withAugmented returns the rows followed by their augmented copies.
+func (d Data) withAugmented() Data {
+	if len(d.Augmented) == 0 {
+		return d
+	}
+	n, dim := d.X.Dims()
+	x := mat.NewDense(n*(1+len(d.Augmented)), dim, nil)
+	out := Data{X: x, Classes: d.Classes}
+	for k, m := range append([]*mat.Dense{d.X}, d.Augmented...) {
+		for i := 0; i < n; i++ {
+			copy(x.RawRowView(k*n+i), m.RawRowView(i))
+		}
+		out.Y = append(out.Y, d.Y...)
+		if d.Keys != nil {
+			out.Keys = append(out.Keys, d.Keys...)
+		}
+	}
+	return out
 }
 
 // NewData builds a Data from float32 embeddings (as backbones and caches
@@ -72,6 +97,11 @@ func (d Data) Validate() error {
 	if d.Keys != nil && len(d.Keys) != len(d.Y) {
 		return fmt.Errorf("head: %d keys for %d rows", len(d.Keys), len(d.Y))
 	}
+	for k, m := range d.Augmented {
+		if r, c := m.Dims(); r != n || c != d.Dim() {
+			return fmt.Errorf("head: augmented copy %d is %dx%d, the data %dx%d", k+1, r, c, n, d.Dim())
+		}
+	}
 	if d.Classes < 1 {
 		return fmt.Errorf("head: %d classes", d.Classes)
 	}
@@ -96,6 +126,17 @@ func (d Data) Subset(idx []int) Data {
 		copy(x.RawRowView(k), d.X.RawRowView(i))
 		y[k] = d.Y[i]
 	}
+	var aug []*mat.Dense
+	for _, m := range d.Augmented {
+		if len(idx) == 0 {
+			break
+		}
+		a := mat.NewDense(len(idx), d.Dim(), nil)
+		for k, i := range idx {
+			copy(a.RawRowView(k), m.RawRowView(i))
+		}
+		aug = append(aug, a)
+	}
 	var keys []string
 	if d.Keys != nil {
 		keys = make([]string, len(idx))
@@ -106,7 +147,7 @@ func (d Data) Subset(idx []int) Data {
 	if len(idx) == 0 {
 		return Data{X: nil, Y: y, Classes: d.Classes, Keys: keys}
 	}
-	return Data{X: x, Y: y, Classes: d.Classes, Keys: keys}
+	return Data{X: x, Y: y, Classes: d.Classes, Keys: keys, Augmented: aug}
 }
 
 // Counts returns the number of rows of each class.

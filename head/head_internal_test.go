@@ -179,3 +179,26 @@ func TestStepsPerEpoch(t *testing.T) {
 		t.Errorf("20 epochs of 40 rows in batches of 32 took %d Adam steps, want 40", tr.adam.t)
 	}
 }
+
+// TestAugmentedFollowTheirRows: a subset keeps each row's augmented copies
+// with it, and training data is the rows then their copies.
+func TestAugmentedFollowTheirRows(t *testing.T) {
+	x := mat.NewDense(3, 2, []float64{1, 1, 2, 2, 3, 3})
+	aug := mat.NewDense(3, 2, []float64{-1, -1, -2, -2, -3, -3})
+	d := Data{X: x, Y: []int{0, 1, 0}, Classes: 2, Keys: []string{"a", "b", "c"}, Augmented: []*mat.Dense{aug}}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := d.Subset([]int{2, 0})
+	if got := s.Augmented[0].RawMatrix().Data; !floats.Equal(got, []float64{-3, -3, -1, -1}) {
+		t.Fatalf("subset's copies %v", got)
+	}
+	w := s.withAugmented()
+	if got := w.X.RawMatrix().Data; !floats.Equal(got, []float64{3, 3, 1, 1, -3, -3, -1, -1}) || len(w.Y) != 4 || w.Y[2] != 0 || w.Keys[3] != "a" {
+		t.Fatalf("training rows %v, labels %v, keys %v", got, w.Y, w.Keys)
+	}
+	d.Augmented = []*mat.Dense{mat.NewDense(2, 2, nil)}
+	if d.Validate() == nil {
+		t.Error("a misaligned augmented copy was accepted")
+	}
+}

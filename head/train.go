@@ -126,6 +126,7 @@ func Train(ctx context.Context, train Data, val *Data, opts Options) (*Dense, Hi
 	if err := checkOptions(train, val, opts); err != nil {
 		return nil, History{}, err
 	}
+	train = train.withAugmented()
 	if opts.ClassWeights == nil && opts.Balanced {
 		opts.ClassWeights = BalancedClassWeights(train.Y, train.Classes)
 	}

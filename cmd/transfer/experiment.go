@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/experiment"
@@ -67,6 +68,9 @@ func prepareExperiment(c *cli.Context, opts head.Options, def experiment.Protoco
 	if opts.Patience > 0 && (p.Kind == experiment.Fit || p.Kind == experiment.CrossValidation) {
 		return nil, usageError{errors.New("--early-stopping watches val_loss: add --val-split, --val-data or --val-last")}
 	}
+	if _, err := dataset.ParseAugments(c.String(augmentFlag.Name)); err != nil {
+		return nil, usageError{fmt.Errorf("--augment: %w", err)}
+	}
 	set, sess, err := begin(c, loadSet, false, outputs...)
 	if err != nil {
 		return nil, err
@@ -110,6 +114,9 @@ func (ex *experimentSetup) load() error {
 		return err
 	}
 	reportDuplicates(c, set, ex.data.Keys, ex.items)
+	if err := ex.augment(x); err != nil {
+		return err
+	}
 	if ex.valSet != nil {
 		vx, err := sess.embed(c.Context, ex.valSet, true, false)
 		if err != nil {
@@ -131,6 +138,43 @@ func (ex *experimentSetup) load() error {
 		if err != nil {
 			fmt.Fprintf(stderr, "warning: the split's earlier sides could not be read from the cache (%v); images are assigned by content alone\n", err)
 		}
+	}
+	return nil
+}
+
+// augment embeds the --augment copies of the set (through the cache, under
+// their own pixel specification) and aligns them with the data's rows. An
+// image whose copy cannot be made trains once more as itself.
+func (ex *experimentSetup) augment(x *dataset.Extraction) error {
+	c := ex.c
+	augs, err := dataset.ParseAugments(c.String(augmentFlag.Name))
+	if err != nil {
+		return usageError{fmt.Errorf("--augment: %w", err)}
+	}
+	plain := ex.sess.resizer
+	defer func() { ex.sess.resizer = plain }()
+	for _, a := range augs {
+		ex.sess.resizer = plain
+		ex.sess.resizer.Augment = a
+		if !c.Bool(quietFlag.Name) {
+			fmt.Fprintf(c.App.ErrWriter, "augmented copies (%s):\n", a)
+		}
+		ax, err := ex.sess.embed(c.Context, ex.set, true, false)
+		if err != nil {
+			return err
+		}
+		m := mat.NewDense(ex.data.Len(), ex.data.Dim(), nil)
+		for r, i := range ex.items {
+			v := ax.Vectors[i]
+			if v == nil {
+				v = x.Vectors[i]
+			}
+			row := m.RawRowView(r)
+			for j, f := range v {
+				row[j] = float64(f)
+			}
+		}
+		ex.data.Augmented = append(ex.data.Augmented, m)
 	}
 	return nil
 }

@@ -176,3 +176,29 @@ func TestDuplicatesStayTogether(t *testing.T) {
 		t.Errorf("duplicates not reported:\n%s", r.stderr)
 	}
 }
+
+// TestAugment: --augment embeds the copies once, under their own pixel
+// specification, and a second run reads them from the cache; a bad name is
+// refused.
+func TestAugment(t *testing.T) {
+	dir := experimentDir(t)
+	args := []string{"train", "--model", "model.onnx", "--data", "images", "--cv", "3", "--augment", "hflip,crop10", "--format", "json"}
+	r := mustRun(t, dir, args...)
+	if strings.Count(r.stderr, "24 embedded, 0 from cache") != 2 || !strings.Contains(r.stderr, "augmented copies (crop10)") {
+		t.Errorf("first run:\n%s", r.stderr)
+	}
+	var first trainResult
+	json.Unmarshal([]byte(r.stdout), &first)
+	r = mustRun(t, dir, args...)
+	if strings.Count(r.stderr, "0 embedded, 24 from cache") != 3 {
+		t.Errorf("second run:\n%s", r.stderr)
+	}
+	var second trainResult
+	json.Unmarshal([]byte(r.stdout), &second)
+	if first.CV == nil || second.CV == nil || first.CV.MeanValAccuracy != second.CV.MeanValAccuracy || first.CV.Folds[0].TrainRows != 16 {
+		t.Errorf("runs differ or folds grew: %+v / %+v", first.CV, second.CV)
+	}
+	if r := transfer(t, dir, nil, "train", "--model", "model.onnx", "--data", "images", "--augment", "rotate"); r.code != exitBadInput || !strings.Contains(r.stderr, "hflip or crop10") {
+		t.Errorf("--augment rotate: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -249,6 +249,7 @@ var (
 	tolFlag       = &cli.Float64Flag{Name: "tol", Category: catTraining, Value: training.Tol, Usage: "lbfgs: stop when no gradient component exceeds this"}
 	maxIterFlag   = &cli.IntFlag{Name: "max-iter", Category: catTraining, Value: training.MaxIter, Usage: "lbfgs: at most this many iterations"}
 	standardize   = &cli.BoolFlag{Name: "standardize", Category: catTraining, Usage: "scale each feature to zero mean and unit variance (training rows' statistics, folded into the saved head)"}
+	augmentFlag   = &cli.StringFlag{Name: "augment", Category: catTraining, Usage: "also train on augmented copies of the training images: hflip, crop10 (central 90%), or both comma-separated; embedded once and cached, never validated on"}
 	splitSeedFlag = &cli.Int64Flag{Name: "split-seed", Category: catData, Usage: "seed of the validation split or folds alone (default: --seed)"}
 	metricFlag    = &cli.StringFlag{Name: "metric", Category: catTraining, Value: string(experiment.Accuracy), Usage: "validation metric that --l2 auto and sweep rank by: accuracy, loss or macro-f1"}
 	classWeight   = &cli.StringFlag{Name: "class-weight", Category: catTraining, Usage: "balanced (weigh each class's loss by n/(classes·n_class)), or class=weight pairs, e.g. cat=1,dog=2.5 (unnamed classes weigh 1)"}

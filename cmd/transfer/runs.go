@@ -41,6 +41,7 @@ type runOptions struct {
 	Tol           float64   `json:"tol,omitempty"`
 	MaxIter       int       `json:"max-iter,omitempty"`
 	Standardize   bool      `json:"standardize,omitempty"`
+	Augment       string    `json:"augment,omitempty"`
 }
 
 func recordOptions(o head.Options, splitSeed *uint64) runOptions {
@@ -173,6 +174,7 @@ func (ex *experimentSetup) recordExperiment(kind string, cfg experiment.Config, 
 	run := dataset.Run{Kind: kind, Sweep: sweep, Command: command, Data: experiment.DataFingerprint(ex.set.Classes, ex.data, val), Protocol: cfg.Protocol.String()}
 	opts := recordOptions(r.Options, cfg.SplitSeed)
 	opts.L2Auto = kind == "train" && ex.c.String(l2Flag.Name) == "auto"
+	opts.Augment = ex.c.String(augmentFlag.Name)
 	run.Options, _ = json.Marshal(opts)
 	run.History, _ = json.Marshal(historyOf(r))
 	run.Metrics, _ = json.Marshal(metricsOf(r))
@@ -386,7 +388,7 @@ func compactOptions(raw json.RawMessage) string {
 // optionOrder lists recorded option names in runOptions' order.
 func optionOrder(m map[string]any) []string {
 	var keys []string
-	for _, k := range []string{"solver", "epochs", "batch-size", "lr", "l2", "l2-auto", "class-weight", "class-weights", "early-stopping", "tol", "max-iter", "standardize", "seed", "split-seed"} {
+	for _, k := range []string{"solver", "epochs", "batch-size", "lr", "l2", "l2-auto", "class-weight", "class-weights", "early-stopping", "tol", "max-iter", "standardize", "augment", "seed", "split-seed"} {
 		if _, ok := m[k]; ok {
 			keys = append(keys, k)
 		}

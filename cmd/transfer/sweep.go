@@ -66,7 +66,7 @@ func sweepCommand() *cli.Command {
 			"on the same folds, several at once; embeddings come from the cache, so the sweep runs no inference once they are there. " +
 			"--model takes a comma-separated list to compare backbones. Every configuration is recorded (see transfer runs).",
 		Flags: slices.Concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag, splitSeedFlag},
-			axes, []cli.Flag{seedFlag, trialsFlag, metricFlag, parallelFlag}, embedFlags(),
+			axes, []cli.Flag{augmentFlag, seedFlag, trialsFlag, metricFlag, parallelFlag}, embedFlags(),
 			[]cli.Flag{allowFailuresFlag, sweepOutFlag, sweepPlot, sweepCSVFlag}, formatFlags()),
 		Action: sweep,
 	}

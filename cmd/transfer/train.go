@@ -30,7 +30,7 @@ func trainCommand() *cli.Command {
 		Description: "Embeddings come from the cache (missing ones are extracted first), so a second experiment on the same images runs no inference. " +
 			"Training follows Keras: Dense(classes, softmax), Adam, sparse categorical cross-entropy, batches of 32, shuffled every epoch.",
 		Flags: slices.Concat(backboneFlags(), dataFlags(), []cli.Flag{valSplitFlag, valDataFlag, valLastFlag, cvFlag, splitSeedFlag},
-			trainingFlags(), []cli.Flag{metricFlag}, embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag}, formatFlags()),
+			trainingFlags(), []cli.Flag{augmentFlag, metricFlag}, embedFlags(), []cli.Flag{allowFailuresFlag, outputFlag, plotFlag}, formatFlags()),
 		Action: train,
 	}
 }
