@@ -146,65 +146,98 @@ func train(c *cli.Context) error {
 		return err
 	}
 	defer ex.sess.close()
-	quiet, stderr, stdout := c.Bool(quietFlag.Name), c.App.ErrWriter, c.App.Writer
+	text, stdout := format == formatText, c.App.Writer
 	cfg := experiment.Config{Protocol: ex.protocol, Options: ex.opts, Final: c.String(outputFlag.Name) != "", SplitSeed: splitSeed(c)}
 	if c.String(l2Flag.Name) == "auto" {
-		if cfg.Options.L2, err = ex.autoL2(cfg, format == formatText); err != nil {
+		if cfg.Options.L2, err = ex.autoL2(cfg, text); err != nil {
 			return err
 		}
 	}
-	cv := ex.protocol.Kind == experiment.CrossValidation
-	if !quiet && format == formatText {
-		cfg.OnTrain = func(train, val int) {
-			fmt.Fprint(stderr, map[bool]string{true: "the final head: ", false: ""}[cv])
-			fmt.Fprintf(stderr, "training on %d images%s\n", train, map[bool]string{true: fmt.Sprintf(", validating on %d", val), false: ""}[val > 0])
-		}
-		cfg.Options.OnEpoch = func(e head.Epoch) { fmt.Fprintf(stdout, "Epoch %d/%d - %s\n", e.Epoch, opts.Epochs, e) }
+	if text && !c.Bool(quietFlag.Name) {
+		ex.logTraining(&cfg)
 	}
 	r, err := ex.run(c, cfg)
 	if err != nil {
 		return err
 	}
 	res := newTrainResult(ex.set.Classes, r)
-	if p := c.String(plotFlag.Name); p != "" {
-		if cv {
-			err = plotCV(c, p, *r.CV, ex.set.Classes)
-		} else {
-			err = report.LearningCurves(p, "training", r.History)
+	if err := ex.plot(r); err != nil {
+		return err
+	}
+	if r.Head != nil {
+		if text {
+			writeTrained(stdout, r, r.CV != nil)
 		}
-		if err != nil {
+		if res.Head, err = ex.keep(r, text); err != nil {
 			return err
 		}
-	}
-	if r.Head == nil {
-		ex.recordExperiment("train", cfg, r, "", 0, "")
-		if format == formatText {
-			writeCV(stdout, *r.CV, *r.Verdict)
-			fmt.Fprintln(stderr, "the cross-validated head was not saved: add -o head.json to train one on all the images and keep it")
-		}
-		return writeTrainResult(c, format, res)
-	}
-	if format == formatText {
-		writeTrained(stdout, r, cv)
-	}
-	if p := c.String(outputFlag.Name); p != "" {
-		if err := ex.save(p, r); err != nil {
-			return err
-		}
-		res.Head = p
-		if format == formatText {
-			fmt.Fprintf(stdout, "saved head to %s\n", p)
-		}
-	} else if format == formatText {
-		fmt.Fprintln(stderr, "the head was not saved: add -o head.json to keep it")
 	}
 	ex.recordExperiment("train", cfg, r, res.Head, 0, "")
 	// The cross-validation's estimate is what the run is for: it comes
 	// last, after the final head's epochs.
-	if cv && format == formatText {
+	if r.CV != nil && text {
 		writeCV(stdout, *r.CV, *r.Verdict)
+		if r.Head == nil {
+			fmt.Fprintln(c.App.ErrWriter, "the cross-validated head was not saved: add -o head.json to train one on all the images and keep it")
+		}
 	}
 	return writeTrainResult(c, format, res)
+}
+
+// logTraining prints the kept head's sizes before it trains, and each
+// epoch (Adam) or iteration (L-BFGS) as Keras' fit(verbose=2) does.
+func (ex *experimentSetup) logTraining(cfg *experiment.Config) {
+	stderr, stdout := ex.c.App.ErrWriter, ex.c.App.Writer
+	cfg.OnTrain = func(train, val int) {
+		if ex.protocol.Kind == experiment.CrossValidation {
+			fmt.Fprint(stderr, "the final head: ")
+		}
+		fmt.Fprintf(stderr, "training on %d images", train)
+		if val > 0 {
+			fmt.Fprintf(stderr, ", validating on %d", val)
+		}
+		fmt.Fprintln(stderr)
+	}
+	o := cfg.Options
+	cfg.Options.OnEpoch = func(e head.Epoch) { fmt.Fprintf(stdout, "Epoch %d/%d - %s\n", e.Epoch, o.Epochs, e) }
+	if o.Solver == head.SolverLBFGS {
+		cfg.Options.OnEpoch = func(e head.Epoch) {
+			if e.Epoch%10 == 0 || e.Epoch == 1 {
+				fmt.Fprintf(stdout, "Iteration %d - %s\n", e.Epoch, e)
+			}
+		}
+	}
+}
+
+// plot draws --plot: the folds' curves and confusion matrix after a
+// cross-validation, else the kept head's learning curves.
+func (ex *experimentSetup) plot(r *experiment.Result) error {
+	p := ex.c.String(plotFlag.Name)
+	switch {
+	case p == "":
+		return nil
+	case r.CV != nil:
+		return plotCV(ex.c, p, *r.CV, ex.set.Classes)
+	}
+	return report.LearningCurves(p, "training", r.History)
+}
+
+// keep saves the head to -o, or says how to keep it, and returns the path.
+func (ex *experimentSetup) keep(r *experiment.Result, text bool) (string, error) {
+	p := ex.c.String(outputFlag.Name)
+	if p == "" {
+		if text {
+			fmt.Fprintln(ex.c.App.ErrWriter, "the head was not saved: add -o head.json to keep it")
+		}
+		return "", nil
+	}
+	if err := ex.save(p, r); err != nil {
+		return "", err
+	}
+	if text {
+		fmt.Fprintf(ex.c.App.Writer, "saved head to %s\n", p)
+	}
+	return p, nil
 }
 
 // writeTrained prints how the kept head's training ended.
