@@ -3,12 +3,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
@@ -200,5 +204,70 @@ func TestAugment(t *testing.T) {
 	}
 	if r := transfer(t, dir, nil, "train", "--model", "model.onnx", "--data", "images", "--augment", "rotate"); r.code != exitBadInput || !strings.Contains(r.stderr, "hflip or crop10") {
 		t.Errorf("--augment rotate: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestSweepInterrupted: Ctrl-C keeps the configurations that finished,
+// recorded, and prints their table.
+func TestSweepInterrupted(t *testing.T) {
+	dir := experimentDir(t)
+	cmd := command(t, dir, nil, "sweep", "--model", "model.onnx", "--data", "images", "--cv", "2", "--parallel", "1",
+		"--epochs", "30000,30001,30002,30003,30004,30005,30006,30007,30008,30009")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var runs []runView
+		r := transfer(t, dir, nil, "runs", "list", "--format", "json")
+		json.Unmarshal([]byte(r.stdout), &runs)
+		if len(runs) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no configuration finished in 2 minutes\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, stderr.String())
+	}
+	rows := strings.Count(stdout.String(), " 3000")
+	if !strings.Contains(stdout.String(), "ranked by validation accuracy") || rows == 0 || !strings.Contains(stderr.String(), "of 10 configurations finished (recorded") {
+		t.Errorf("after Ctrl-C:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+}
+
+// TestSweepBackbones: --model takes a list; each backbone's embeddings are
+// extracted once, and the table compares them as one more parameter.
+func TestSweepBackbones(t *testing.T) {
+	dir := experimentDir(t)
+	if err := mobilenet.New(mobilenet.Small(mobilenet.Torch, 2)).WriteFile(filepath.Join(dir, "torch.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRun(t, dir, "sweep", "--model", "model.onnx,torch.onnx", "--data", "images", "--cv", "3", "--lr", "0.001,0.01", "--format", "json")
+	if !strings.Contains(r.stderr, "0 embedded, 24 from cache") || !strings.Contains(r.stderr, "24 embedded, 0 from cache") {
+		t.Errorf("extraction:\n%s", r.stderr)
+	}
+	var res sweepResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	models := map[string]int{}
+	for _, row := range res.Rows {
+		models[filepath.Base(row.Model)]++
+	}
+	if len(res.Rows) != 4 || models["model.onnx"] != 2 || models["torch.onnx"] != 2 {
+		t.Errorf("rows by model %v", models)
+	}
+	r = mustRun(t, dir, "sweep", "--model", "model.onnx,torch.onnx", "--data", "images", "--cv", "3", "--lr", "0.001,0.01")
+	if !strings.Contains(r.stdout, "model") || !strings.Contains(r.stdout, "torch.onnx") || strings.Contains(r.stderr, "24 embedded") {
+		t.Errorf("second sweep:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
 }
