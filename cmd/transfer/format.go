@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -64,7 +65,11 @@ func csvSafe(s string) string {
 
 // writeCSV writes rows (the first one the header) with every cell made safe.
 func writeCSV(c *cli.Context, rows [][]string) error {
-	w := csv.NewWriter(c.App.Writer)
+	return writeCSVTo(c.App.Writer, rows)
+}
+
+func writeCSVTo(out io.Writer, rows [][]string) error {
+	w := csv.NewWriter(out)
 	for _, r := range rows {
 		safe := make([]string, len(r))
 		for i, v := range r {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -362,17 +362,9 @@ func writeSweep(c *cli.Context, format string, grid experiment.Grid, res *sweepR
 }
 
 func csvBytes(rows [][]string) []byte {
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	for _, r := range rows {
-		safe := make([]string, len(r))
-		for i, v := range r {
-			safe[i] = csvSafe(v)
-		}
-		w.Write(safe)
-	}
-	w.Flush()
-	return []byte(b.String())
+	var b bytes.Buffer
+	writeCSVTo(&b, rows)
+	return b.Bytes()
 }
 
 func plotSweep(path string, grid experiment.Grid, res sweepResult, models bool) error {
