@@ -23,15 +23,17 @@ const (
 // defaults holds the defaults of the flags that are not a library's own
 // (the training ones come from head.DefaultOptions).
 var defaults = struct {
-	Cache string
-	Batch int
-	TopK  int
-	Folds int
+	Cache         string
+	Batch         int
+	TopK          int
+	Folds         int
+	TutorialModel string
 }{
-	Cache: ".transfer/cache.db",
-	Batch: 32,
-	TopK:  3,
-	Folds: 5,
+	Cache:         ".transfer/cache.db",
+	Batch:         32,
+	TopK:          3,
+	Folds:         5,
+	TutorialModel: "mobilenetv2-12",
 }
 
 // training are head's defaults, Keras' own, which the training flags show.
@@ -273,6 +275,13 @@ var (
 	runsKindFlag    = &cli.StringFlag{Name: "kind", Category: catOutput, Usage: "only runs of this kind: train, sweep or eval"}
 	runsSweepFlag   = &cli.Int64Flag{Name: "sweep", Category: catOutput, Usage: "only the configurations of this sweep"}
 	runsCommandFlag = &cli.BoolFlag{Name: "command", Category: catOutput, Usage: "print only the command that reproduces the run"}
+)
+
+// Downloads.
+var (
+	mirrorFlag  = &cli.StringFlag{Name: "mirror", Category: catModel, Usage: "fetch every download from URL/<file name> instead of its origin, with the same checksum (transfer models list --urls lists the files)"}
+	urlsFlag    = &cli.BoolFlag{Name: "urls", Category: catOutput, Usage: "list the files a --mirror must serve: name, sha256, size, origin"}
+	offlineFlag = &cli.BoolFlag{Name: "offline", Category: catModel, Usage: "download nothing: use what is already here, else generated data"}
 )
 
 var reportFlag = &cli.StringFlag{Name: "report", Category: catOutput, Usage: "write report.md with tables and PNG plots into this folder"}

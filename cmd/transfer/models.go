@@ -3,10 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/transfer-go/transfer/cmd/transfer/internal/tutorial"
+	"github.com/transfer-go/transfer/internal/download"
 	"github.com/transfer-go/transfer/models"
 )
 
@@ -18,14 +22,14 @@ func modelsCommand() *cli.Command {
 			{
 				Name:   "list",
 				Usage:  "list the catalogue of known backbones and whether each is downloaded",
-				Flags:  []cli.Flag{modelsDirFlag},
+				Flags:  []cli.Flag{modelsDirFlag, urlsFlag},
 				Action: modelsList,
 			},
 			{
 				Name:      "pull",
 				Usage:     "download a catalogue backbone, verifying its sha256",
 				ArgsUsage: "NAME...",
-				Flags:     []cli.Flag{modelsDirFlag},
+				Flags:     []cli.Flag{modelsDirFlag, mirrorFlag},
 				Action:    modelsPull,
 			},
 			{
@@ -40,7 +44,49 @@ func modelsCommand() *cli.Command {
 	}
 }
 
+// catalogueEntry looks a model up in the catalogue. TRANSFER_TEST_CATALOGUE
+// ("name=sha256:size") replaces an entry's checksum, so that tests can
+// serve a generated model under a catalogue name; it is read by tests only.
+func catalogueEntry(name string) (models.Entry, bool) {
+	e, ok := models.Lookup(name)
+	if v := os.Getenv("TRANSFER_TEST_CATALOGUE"); ok && v != "" {
+		if n, sum, found := strings.Cut(v, "="); found && n == name {
+			sha, size, _ := strings.Cut(sum, ":")
+			e.SHA256 = sha
+			e.Size, _ = strconv.ParseInt(size, 10, 64)
+		}
+	}
+	return e, ok
+}
+
+// listURLs prints what a mirror must serve: each file's name, origin,
+// sha256 and size.
+func listURLs(c *cli.Context) error {
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tSHA256\tBYTES\tORIGIN")
+	files := []download.File{}
+	for _, e := range models.Catalogue {
+		files = append(files, e.File())
+	}
+	files = append(files, tutorial.Photos)
+	for _, f := range files {
+		size := "?"
+		if f.Size > 0 {
+			size = strconv.FormatInt(f.Size, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, f.SHA256, size, f.URL)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.ErrWriter, "put these files in one folder served over HTTP(S) and pass its URL as --mirror (or TRANSFER_MIRROR)")
+	return nil
+}
+
 func modelsList(c *cli.Context) error {
+	if c.Bool(urlsFlag.Name) {
+		return listURLs(c)
+	}
 	dir, err := modelsDir(c)
 	if err != nil {
 		return err
@@ -70,12 +116,12 @@ func modelsPull(c *cli.Context) error {
 		return err
 	}
 	for _, name := range c.Args().Slice() {
-		e, ok := models.Lookup(name)
+		e, ok := catalogueEntry(name)
 		if !ok {
 			return usageError{fmt.Errorf("models pull: no catalogue model %q (see transfer models list)", name)}
 		}
 		progress := newByteProgress(c.App.ErrWriter, "pull "+name)
-		path, err := models.Pull(c.Context, e, dir, models.PullOptions{Progress: progress.update})
+		path, err := models.Pull(c.Context, e, dir, models.PullOptions{Mirror: c.String(mirrorFlag.Name), Progress: progress.update})
 		progress.done()
 		if err != nil {
 			return err

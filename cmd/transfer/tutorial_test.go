@@ -94,8 +94,11 @@ func TestTutorialDefaultsWithoutShared(t *testing.T) {
 		t.Skip("runs a full-size model")
 	}
 	dir := t.TempDir()
-	r := mustRun(t, dir, "tutorial", "--epochs", "5", "--models-dir", filepath.Join(dir, "no-models"))
-	for _, want := range []string{"40 generated images", "RANDOM weights", "== Step 1", "of 40 images are recognised as cats", "== Step 4", "mean ± sd"} {
+	r := transfer(t, dir, []string{"TRANSFER_OFFLINE=1"}, "tutorial", "--epochs", "5", "--models-dir", filepath.Join(dir, "no-models"))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"40 generated images", "--offline: no download tried", "RANDOM weights", "== Step 1", "of 40 images are recognised as cats", "== Step 4", "mean ± sd"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("output lacks %q:\n%s\n%s", want, r.stdout, r.stderr)
 		}

@@ -40,6 +40,13 @@ func writeReport(dir string, res *Result, cfg Config) (string, error) {
 	w("- images: %d, classes: %s\n", res.Images, strings.Join(res.Classes, ", "))
 	w("- backbone: `%s`, embedding `%s` (%d values), %s preprocessing, resize %s\n",
 		filepath.Base(info.Path), info.Features.Tensor, info.Dim, info.Preprocess.Name, cfg.Extract.Resizer.Spec())
+	for _, src := range cfg.Sources {
+		w("- %s: `%s` (%s", src.What, src.Path, src.Origin)
+		if src.SHA256 != "" {
+			w(", sha256 `%s`", src.SHA256)
+		}
+		w(")\n")
+	}
 	w("- embeddings: %s\n", res.Summary)
 	w("- head: Dense(%d, softmax), Adam(lr=%g), sparse categorical cross-entropy, batch %d, %d epochs, seed %d\n\n",
 		len(res.Classes), cfg.Options.LearningRate, cfg.Options.BatchSize, cfg.Options.Epochs, cfg.Options.Seed)

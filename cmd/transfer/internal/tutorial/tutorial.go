@@ -23,6 +23,7 @@ import (
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/download"
 	"github.com/transfer-go/transfer/internal/imagenet"
 )
 
@@ -45,6 +46,26 @@ type Config struct {
 	ReportDir string
 	// Out receives the human-readable account as the steps run.
 	Out io.Writer
+	// Sources say where the model and the photos came from, for the
+	// report.
+	Sources []Source
+}
+
+// Source is one input of the run and its provenance.
+type Source struct {
+	What   string `json:"what"` // "model", "data"
+	Path   string `json:"path"`
+	Origin string `json:"origin"` // how it was found or fetched
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// Photos is the tutorial's archive of its 40 cat photos (cats/f01.jpg …
+// cats/m20.jpg), as the tutorial's repository serves it.
+var Photos = download.File{
+	Name:   "cats.zip",
+	URL:    "https://raw.githubusercontent.com/smathot/pythontutorials/16dfe950fa74864acf50a8883a99a1e0d98eba4b/data/cats.zip",
+	SHA256: "244376af547a6f36c6f6c253a808b65a153b096136be11a04f30212dbc46323c",
+	Size:   2660852,
 }
 
 // Top1 is the backbone's own prediction for one image.
@@ -102,6 +123,7 @@ type Result struct {
 	Split   Split         `json:"split"`
 	CV      head.CVResult `json:"cross_validation"`
 	Report  string        `json:"report,omitempty"`
+	Sources []Source      `json:"sources,omitempty"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
@@ -113,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		out = io.Discard
 	}
 	set := cfg.Set
-	res := &Result{Classes: set.Classes, Images: len(set.Items)}
+	res := &Result{Classes: set.Classes, Images: len(set.Items), Sources: cfg.Sources}
 	fmt.Fprintf(out, "Data: %s\n", set.Summary())
 
 	xo := cfg.Extract
