@@ -4,13 +4,10 @@ package backbone
 
 import (
 	"context"
-	"errors"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 )
 
-// ErrNoCgo reports a build without cgo, which ONNX Runtime needs.
-var ErrNoCgo = errors.New("transfer was built without cgo; ONNX Runtime needs it: rebuild with CGO_ENABLED=1 and a C compiler")
 
 // Backbone is unavailable without cgo; see the cgo build for documentation.
 type Backbone struct{ info Info }
@@ -74,3 +71,6 @@ func (c *Classifier) ClassifyUint8(ctx context.Context, batch []uint8) ([][]floa
 }
 
 func (c *Classifier) Destroy() error { return nil }
+
+// CUDAProvider reports that a build without cgo has no ONNX Runtime.
+func CUDAProvider() error { return ErrNoCgo }

@@ -12,6 +12,10 @@ import (
 // installs and that FindLibrary looks for in the per-user cache.
 const RuntimeVersion = "1.30.0"
 
+// APIVersion is the ONNX Runtime C API version the bindings ask for; the
+// library must offer it (ONNX Runtime 1.24 or newer).
+const APIVersion = 24
+
 // LibraryEnv is the environment variable that names the ONNX Runtime library.
 const LibraryEnv = "ONNXRUNTIME_LIB"
 
@@ -19,6 +23,9 @@ const LibraryEnv = "ONNXRUNTIME_LIB"
 // unusable library end with it.
 const InstallHint = "install it with scripts/install-onnxruntime.sh from the transfer repository (or `make onnxruntime`), " +
 	"or point " + LibraryEnv + " at an ONNX Runtime >= 1.24 shared library"
+
+// ErrNoCgo reports a build without cgo, which cannot load ONNX Runtime.
+var ErrNoCgo = errors.New("transfer was built without cgo; ONNX Runtime needs it: rebuild with CGO_ENABLED=1 and a C compiler")
 
 // ErrRuntimeUnavailable reports that the ONNX Runtime library could not be
 // found or loaded.

@@ -71,3 +71,18 @@ func UnloadRuntime() error {
 	runtimeState.path = ""
 	return ort.DestroyEnvironment()
 }
+
+// CUDAProvider reports whether the loaded ONNX Runtime library has the CUDA
+// execution provider: nil when it has, else why not. It says nothing about
+// GPUs; opening a backbone with Device CUDA does. LoadRuntime must have
+// succeeded.
+func CUDAProvider() error {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return err
+	}
+	defer so.Destroy()
+	// Creating CUDA options works in every build; appending them is where
+	// a CPU build says it has no such provider.
+	return appendCUDA(so, Device{CUDA: true}, runtimeState.path)
+}

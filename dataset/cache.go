@@ -406,6 +406,11 @@ func (c *Cache) fail(err error) error {
 	return fmt.Errorf("cache %s: %w", c.path, describeSQLiteError(err))
 }
 
+// SchemaVersion returns the schema version of the file as opened: this
+// transfer's CacheSchemaVersion once it was upgraded, an older one when it
+// was opened read-only.
+func (c *Cache) SchemaVersion() int { return c.version }
+
 // Path returns the cache file's path.
 func (c *Cache) Path() string { return c.path }
 

@@ -18,8 +18,8 @@ var hints = []struct {
 }{
 	{backbone.ErrNoEmbedding, "name the embedding tensor with --embedding-output"},
 	{backbone.ErrUnknownLayout, "pass --layout nchw or --layout nhwc"},
-	{backbone.ErrCUDAUnavailable, "--ort-lib FILE chooses the ONNX Runtime library, --device cpu runs on the CPU"},
-	{backbone.ErrRuntimeUnavailable, "or pass the library with --ort-lib FILE"},
+	{backbone.ErrCUDAUnavailable, "--ort-lib FILE chooses the ONNX Runtime library, --device cpu runs on the CPU; " + doctorHint},
+	{backbone.ErrRuntimeUnavailable, "or pass the library with --ort-lib FILE; " + doctorHint},
 	{dataset.ErrNoClassFolders, "put each class in its own subfolder, or take labels from the file names with --label-regex (for f01.jpg and m01.jpg: --label-regex '^(f|m)')"},
 	{dataset.ErrEmptyClass, "--classes keys must match what --label-regex captures"},
 	{dataset.ErrCacheDamaged, "transfer cache check --cache FILE lists every problem"},
