@@ -8,7 +8,6 @@ import (
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 )
 
-
 // Backbone is unavailable without cgo; see the cgo build for documentation.
 type Backbone struct{ info Info }
 

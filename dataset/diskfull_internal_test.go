@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -43,6 +44,10 @@ func TestDiskFull(t *testing.T) {
 	c.db.QueryRow(`SELECT count(*) FROM embeddings`).Scan(&rows)
 	if rows == 0 || rows%4 != 0 || rows >= 60 {
 		t.Errorf("%d rows committed; want whole batches of 4 and fewer than all", rows)
+	}
+	// The summary counts what was committed, not what was computed.
+	if want := fmt.Sprintf("only %d of the %d embedded saved to the cache", rows, x.Embedded); x.Embedded-x.Unsaved != rows || !strings.Contains(x.Summary(), want) {
+		t.Errorf("summary %q with %d rows committed", x.Summary(), rows)
 	}
 	probs, n, err := c.Check(context.Background(), 0)
 	if err != nil || len(probs) != 0 || n != rows {

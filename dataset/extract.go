@@ -89,7 +89,8 @@ type Extraction struct {
 	// Failures lists failed items in set order.
 	Failures []Failure
 	// Unsaved counts the embeddings computed but not written to the
-	// cache, and SaveErr says why (see ContinueWithoutSaving).
+	// cache, and SaveErr says why (see ContinueWithoutSaving); Summary
+	// reports the difference as the number saved.
 	Unsaved int
 	SaveErr error
 }
@@ -98,7 +99,7 @@ type Extraction struct {
 func (x *Extraction) Summary() string {
 	s := fmt.Sprintf("%d embedded, %d from cache, %d failed", x.Embedded, x.Cached, x.Failed)
 	if x.Unsaved > 0 {
-		s += fmt.Sprintf("; %d of the %d embedded not saved to the cache", x.Unsaved, x.Embedded)
+		s += fmt.Sprintf("; only %d of the %d embedded saved to the cache", x.Embedded-x.Unsaved, x.Embedded)
 	}
 	return s
 }
@@ -352,11 +353,13 @@ loop:
 	inference.Wait()
 	close(inferErr)
 	unsaved, err := w.close()
-	switch {
-	case err != nil && opts.ContinueWithoutSaving:
+	if err != nil {
+		// The summary counts what was committed, whether the run goes on
+		// without saving or stops here.
 		x.SaveErr, x.Unsaved = err, unsaved
-	case err != nil && runErr == nil:
-		runErr = err
+		if !opts.ContinueWithoutSaving && runErr == nil {
+			runErr = err
+		}
 	}
 	for err := range inferErr {
 		if runErr == nil {
