@@ -1,10 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/transfer-go/transfer/dataset"
 
@@ -13,13 +17,14 @@ import (
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/atomicfile"
 )
 
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "eval",
 		Usage:  "measure a trained head on labelled images: loss, accuracy, confusion matrix, per-class precision/recall/F1",
-		Flags:  slices.Concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag}, formatFlags()),
+		Flags:  slices.Concat(backboneFlags(), []cli.Flag{headFlag}, dataFlags(), embedFlags(), []cli.Flag{allowFailuresFlag, plotFlag, errorsFlag}, formatFlags()),
 		Action: eval,
 	}
 }
@@ -62,7 +67,7 @@ func eval(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	set, sess, err := begin(c, loadSet, false, plotFlag.Name)
+	set, sess, err := begin(c, loadSet, false, plotFlag.Name, errorsFlag.Name)
 	if err != nil {
 		return err
 	}
@@ -98,6 +103,13 @@ func eval(c *cli.Context) error {
 			len(ev.Seen), data.Len(), strings.Join(names, ", "), more)
 	}
 	recordEval(c, set, sess, data, ev)
+	_, _, items := x.Rows(set)
+	wrong := misclassified(m, data, set, items)
+	if p := c.String(errorsFlag.Name); p != "" {
+		if err := atomicfile.WriteFile(p, csvBytes(errorRows(wrong)), 0o644); err != nil {
+			return err
+		}
+	}
 	if p := c.String(plotFlag.Name); p != "" {
 		if err := report.ConfusionMatrix(p, "confusion matrix", met.Confusion, m.Classes); err != nil {
 			return err
@@ -117,5 +129,59 @@ func eval(c *cli.Context) error {
 			SeenInTraining int `json:"seen_in_training"`
 		}{m.Classes, met, len(ev.Seen)})
 	}
-	return met.WriteText(c.App.Writer, m.Classes)
+	if err := met.WriteText(c.App.Writer, m.Classes); err != nil {
+		return err
+	}
+	writeWorst(c.App.Writer, wrong, 10)
+	return nil
+}
+
+// mistake is a misclassified image.
+type mistake struct {
+	Path        string
+	Truth       string
+	Predicted   string
+	Probability float64
+}
+
+// misclassified lists the images the head gets wrong, the most confident
+// mistakes first: those are the mislabelled images or the real confusions.
+func misclassified(m *head.Model, data head.Data, set *dataset.Set, items []int) []mistake {
+	probs := m.Layer.Predict(nil, data.X)
+	var out []mistake
+	for r, y := range data.Y {
+		row := probs.RawRowView(r)
+		best := 0
+		for j, p := range row {
+			if p > row[best] {
+				best = j
+			}
+		}
+		if best != y {
+			out = append(out, mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: row[best]})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b mistake) int { return cmp.Compare(b.Probability, a.Probability) })
+	return out
+}
+
+func errorRows(wrong []mistake) [][]string {
+	rows := [][]string{{"path", "true_class", "predicted_class", "probability"}}
+	for _, w := range wrong {
+		rows = append(rows, []string{w.Path, w.Truth, w.Predicted, strconv.FormatFloat(w.Probability, 'f', 6, 64)})
+	}
+	return rows
+}
+
+// writeWorst prints the n most confident mistakes.
+func writeWorst(w io.Writer, wrong []mistake, n int) {
+	if len(wrong) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%d misclassified; the most confident mistakes (--errors FILE.csv lists all):\n", len(wrong))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, m := range wrong[:min(n, len(wrong))] {
+		fmt.Fprintf(tw, "  %s\t%s, predicted %s\t%.1f%%\n", terminalSafe(m.Path), m.Truth, m.Predicted, 100*m.Probability)
+	}
+	tw.Flush()
 }

@@ -238,7 +238,9 @@ var debugFlag = &cli.BoolFlag{
 
 // From predict.go.
 var (
-	topKFlag = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
+	errorsFlag        = &cli.StringFlag{Name: "errors", Category: catOutput, Usage: "write the misclassified images to this CSV file: path, true class, predicted class, probability, most confident first"}
+	minConfidenceFlag = &cli.Float64Flag{Name: "min-confidence", Category: catOutput, Usage: "call an image unknown (JSON: class null) when its top probability is below P, e.g. 0.6"}
+	topKFlag          = &cli.IntFlag{Name: "top", Aliases: []string{"k"}, Category: catOutput, Value: defaults.TopK, Usage: "classes shown per image"}
 )
 
 // From train.go.

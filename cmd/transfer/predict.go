@@ -26,7 +26,7 @@ func predictCommand() *cli.Command {
 		Name:      "predict",
 		Usage:     "classify images with a trained head (or an exported classifier): top classes with probabilities",
 		ArgsUsage: "FILE|DIR...",
-		Flags:     slices.Concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag}, formatFlags()),
+		Flags:     slices.Concat(backboneFlags(), []cli.Flag{headFlag, classifierFlag}, embedFlags(), []cli.Flag{topKFlag, minConfidenceFlag}, formatFlags()),
 		Action:    predict,
 	}
 }
@@ -36,9 +36,12 @@ type Prediction struct {
 	Path string `json:"path"`
 	// PathBytes holds the path's bytes (base64) when it is not UTF-8,
 	// which JSON strings cannot carry: path then has U+FFFD in their place.
-	PathBytes []byte      `json:"path_bytes,omitempty"`
-	Top       []ClassProb `json:"top,omitempty"`
-	Error     string      `json:"error,omitempty"`
+	PathBytes []byte `json:"path_bytes,omitempty"`
+	// Class is the top class, or null when its probability is below
+	// --min-confidence (text and CSV say "unknown").
+	Class *string     `json:"class"`
+	Top   []ClassProb `json:"top,omitempty"`
+	Error string      `json:"error,omitempty"`
 }
 
 // ClassProb is a class and its probability.
@@ -53,6 +56,9 @@ func predict(c *cli.Context) error {
 	}
 	if _, err := outputFormat(c, formatText, formatJSON, formatCSV); err != nil {
 		return err
+	}
+	if p := c.Float64(minConfidenceFlag.Name); !(p >= 0 && p <= 1) {
+		return usageError{fmt.Errorf("--min-confidence %v: want a probability between 0 and 1", p)}
 	}
 	var m *head.Model
 	if c.String(classifierFlag.Name) == "" {
@@ -100,6 +106,7 @@ func predict(c *cli.Context) error {
 // failed images are listed with their error.
 func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, classes []string, failures []dataset.Failure) error {
 	k := max(1, min(c.Int(topKFlag.Name), len(classes)))
+	minConf := c.Float64(minConfidenceFlag.Name)
 	failed := map[int]string{}
 	for _, f := range failures {
 		failed[f.Index] = f.Err.Error()
@@ -126,6 +133,9 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 			for _, j := range order[:k] {
 				p.Top = append(p.Top, ClassProb{Class: classes[j], Probability: probs[i][j]})
 			}
+			if best := p.Top[0]; best.Probability >= minConf {
+				p.Class = &best.Class
+			}
 		}
 		preds = append(preds, p)
 	}
@@ -138,12 +148,19 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 		return enc.Encode(preds)
 	case formatCSV:
 		header := []string{"path"}
+		gated := c.IsSet(minConfidenceFlag.Name)
+		if gated {
+			header = append(header, "class")
+		}
 		for r := 1; r <= k; r++ {
 			header = append(header, fmt.Sprintf("class_%d", r), fmt.Sprintf("probability_%d", r))
 		}
 		rows := [][]string{append(header, "error")}
 		for _, p := range preds {
 			row := []string{p.Path}
+			if gated {
+				row = append(row, classOrUnknown(p))
+			}
 			for r := 0; r < k; r++ {
 				if r < len(p.Top) {
 					row = append(row, p.Top[r].Class, strconv.FormatFloat(p.Top[r].Probability, 'f', 6, 64))
@@ -162,12 +179,25 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 			continue
 		}
 		fmt.Fprintf(tw, "%s", terminalSafe(p.Path))
+		if p.Class == nil {
+			fmt.Fprintf(tw, "\tunknown (below %.0f%%):", 100*minConf)
+		}
 		for _, t := range p.Top {
 			fmt.Fprintf(tw, "\t%s %.2f%%", t.Class, 100*t.Probability)
 		}
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+func classOrUnknown(p Prediction) string {
+	switch {
+	case p.Class != nil:
+		return *p.Class
+	case p.Error != "":
+		return ""
+	}
+	return "unknown"
 }
 
 func allFinite(v []float64) bool {

@@ -1,8 +1,11 @@
 package tutorial
 
 import (
+	"encoding/csv"
 	"fmt"
 	"os"
+	"sort"
+	"strconv"
 	"path/filepath"
 	"strings"
 
@@ -72,6 +75,11 @@ func writeReport(dir string, res *Result, cfg Config) (string, error) {
 		w("| %s | %s (%d)%s | %s (%d) | %.2f |\n", filepath.Base(p.Path), res.Classes[p.Predicted], p.Predicted, mark, res.Classes[p.Truth], p.Truth, p.Probability)
 	}
 	w("\n")
+	if n, err := writeErrors(filepath.Join(dir, "errors.csv"), res); err != nil {
+		return "", err
+	} else if n > 0 {
+		w("The %d misclassified images, the most confident mistakes first: [errors.csv](errors.csv).\n\n", n)
+	}
 
 	s := res.Split
 	w("## Step 3: training on a split\n\n| | images | accuracy |\n|---|---|---|\n| training | %d | %.4f |\n| validation | %d | %.4f |\n\n", s.TrainImages, s.TrainAccuracy, s.ValImages, s.ValAccuracy)
@@ -98,4 +106,24 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// writeErrors writes step 2's misclassified images as eval --errors does:
+// path, true class, predicted class, probability, most confident first.
+func writeErrors(path string, res *Result) (int, error) {
+	var wrong []ImagePrediction
+	for _, p := range res.Full.Predictions {
+		if p.Predicted != p.Truth {
+			wrong = append(wrong, p)
+		}
+	}
+	sort.SliceStable(wrong, func(i, j int) bool { return wrong[i].Probability > wrong[j].Probability })
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	cw.Write([]string{"path", "true_class", "predicted_class", "probability"})
+	for _, p := range wrong {
+		cw.Write([]string{p.Path, res.Classes[p.Truth], res.Classes[p.Predicted], strconv.FormatFloat(p.Probability, 'f', 6, 64)})
+	}
+	cw.Flush()
+	return len(wrong), os.WriteFile(path, []byte(b.String()), 0o644)
 }

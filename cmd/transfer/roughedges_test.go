@@ -1,0 +1,66 @@
+//go:build cgo
+
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestEvalErrorsAndMinConfidence: eval --errors lists the misclassified
+// images, most confident first, and the text names the worst; predict
+// --min-confidence calls low-confidence images unknown.
+func TestEvalErrorsAndMinConfidence(t *testing.T) {
+	dir := experimentDir(t)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "2", "-o", "h.json", "-q")
+	r := mustRun(t, dir, "eval", "--head", "h.json", "--data", "images", "--errors", "errors.csv")
+	f, err := os.Open(filepath.Join(dir, "errors.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) < 1 || strings.Join(rows[0], ",") != "path,true_class,predicted_class,probability" {
+		t.Fatalf("errors.csv: %v %v", rows, err)
+	}
+	prev := 2.0
+	for _, row := range rows[1:] {
+		p, _ := strconv.ParseFloat(row[3], 64)
+		if row[1] == row[2] || p > prev {
+			t.Errorf("row %v: not a mistake, or out of order", row)
+		}
+		prev = p
+	}
+	if n := len(rows) - 1; n > 0 && !strings.Contains(r.stdout, strconv.Itoa(n)+" misclassified") {
+		t.Errorf("eval text does not count %d mistakes:\n%s", n, r.stdout)
+	}
+
+	var preds []Prediction
+	r = mustRun(t, dir, "predict", "--head", "h.json", "images", "--min-confidence", "1", "--format", "json")
+	json.Unmarshal([]byte(r.stdout), &preds)
+	if len(preds) != 24 || preds[0].Class != nil || len(preds[0].Top) == 0 {
+		t.Errorf("--min-confidence 1: %+v", preds[:1])
+	}
+	r = mustRun(t, dir, "predict", "--head", "h.json", "images", "--min-confidence", "1")
+	if strings.Count(r.stdout, "unknown (below 100%)") != 24 {
+		t.Errorf("text:\n%s", r.stdout)
+	}
+	r = mustRun(t, dir, "predict", "--head", "h.json", "images", "--min-confidence", "0", "--format", "csv")
+	if !strings.HasPrefix(r.stdout, "path,class,class_1") || strings.Contains(r.stdout, "unknown") {
+		t.Errorf("csv:\n%s", r.stdout)
+	}
+	preds = nil
+	r = mustRun(t, dir, "predict", "--head", "h.json", "images", "--format", "json")
+	json.Unmarshal([]byte(r.stdout), &preds)
+	if preds[0].Class == nil || *preds[0].Class != preds[0].Top[0].Class {
+		t.Errorf("without --min-confidence the class is the top one: %+v", preds[0])
+	}
+	if r := transfer(t, dir, nil, "predict", "--head", "h.json", "images", "--min-confidence", "1.5"); r.code != exitBadInput {
+		t.Errorf("--min-confidence 1.5: exit %d", r.code)
+	}
+}
