@@ -4,9 +4,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
-	"path/filepath"
 	"strings"
 
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
