@@ -7,6 +7,10 @@
 # the npm registry. It is idempotent: when the verified library is already in
 # place it downloads nothing.
 #
+# It then runs scripts/install-libturbojpeg.sh, which installs the optional
+# libjpeg-turbo when it can (root with apt-get, Homebrew) and otherwise says
+# how; that step never fails the script.
+#
 # Usage: scripts/install-onnxruntime.sh [--print-path]
 # Environment:
 #   ORT_VERSION       onnxruntime-node version (default 1.30.0; only versions
@@ -21,7 +25,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--print-path) print_path=1 ;;
 	-h | --help)
-		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -30,6 +34,11 @@ for arg in "$@"; do
 		;;
 	esac
 done
+
+# The optional JPEG library first; it never fails.
+if [ "$print_path" = 0 ]; then
+	"$(dirname "$0")/install-libturbojpeg.sh"
+fi
 
 os=$(uname -s)
 arch=$(uname -m)

@@ -250,6 +250,11 @@ func inferBatch(c *cli.Context) int {
 	if c.IsSet(oldBatchFlag.Name) && !c.IsSet(batchFlag.Name) {
 		return c.Int(oldBatchFlag.Name)
 	}
+	if !c.IsSet(batchFlag.Name) {
+		if d, err := backbone.ParseDevice(c.String(deviceFlag.Name)); err == nil && d.CUDA {
+			return defaults.GPUBatch
+		}
+	}
 	return c.Int(batchFlag.Name)
 }
 
