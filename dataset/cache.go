@@ -495,6 +495,10 @@ type Row struct {
 	Inode   int64
 	CtimeNS int64
 	Label   string
+	// Pixels, when set, is the row's pixel specification in place of the
+	// key's: a PNG extracted with the TurboJPEG decoder is stored without
+	// the decoder, which does not touch its pixels.
+	Pixels  string
 	Vector  []float32
 	Logits  []float32
 }
@@ -534,7 +538,11 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 			if r.Logits != nil {
 				logits = encodeVector(r.Logits)
 			}
-			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, k.Pixels, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
+			pixels := k.Pixels
+			if r.Pixels != "" {
+				pixels = r.Pixels
+			}
+			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, pixels, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
 				return c.fail(err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -123,10 +124,39 @@ func BackboneOf(info backbone.Info, model string) Backbone {
 	}
 }
 
-// CacheKey returns the key under which a backbone's embeddings of images
-// decoded by d and resized by r are cached.
+// CacheKey returns the key under which a backbone's embeddings of JPEG
+// images decoded by d and resized by r are cached; other formats are cached
+// under the key of Go's decoder (see ImageKey), whatever d is.
 func CacheKey(info backbone.Info, r Resizer, d Decoder) Key {
 	return Key{Fingerprint: info.Fingerprint, Pixels: PixelSpec{Resizer: r, Decoder: d}.String()}
+}
+
+// ImageKey is the key of one image's embedding: the decoder belongs in it
+// only when it decodes the image, that is for JPEGs. Rows of other formats
+// stored under the decoder's key by earlier versions are still found (see
+// Extract).
+func ImageKey(info backbone.Info, r Resizer, d Decoder, jpeg bool) Key {
+	if !jpeg {
+		d = GoDecoder
+	}
+	return CacheKey(info, r, d)
+}
+
+// isJPEG reports whether data starts as a JPEG does.
+func isJPEG(data []byte) bool {
+	return len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF
+}
+
+// fileIsJPEG sniffs a file's first bytes.
+func fileIsJPEG(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [3]byte
+	n, _ := io.ReadFull(f, b[:])
+	return isJPEG(b[:n])
 }
 
 // event is what a worker reports about one item.
@@ -380,7 +410,15 @@ type known struct {
 	abs     []string              // absolute path of each item
 	paths   map[string]pathRecord // path records of the set's files
 	entries map[string]Entry      // cached entries of their recorded digests
+	// plain is the key of images the decoder does not decode (all but
+	// JPEGs) when it differs from the extraction's key, with the entries
+	// under it; zero when the decoder adds nothing to the key.
+	plain        Key
+	plainEntries map[string]Entry
 }
+
+// twoKeys reports whether JPEGs and other formats are keyed apart.
+func (k *known) twoKeys() bool { return k.plain.Pixels != "" }
 
 // prefetch reads the path records of the set's files and the cache entries
 // of their recorded digests: with vectors when they are to be collected,
@@ -402,7 +440,13 @@ func prefetch(ctx context.Context, set *Set, cache *Cache, key Key, opts Extract
 	for _, r := range k.paths {
 		shas = append(shas, r.sha)
 	}
-	k.entries, err = cache.entries(ctx, key, shas, opts.Collect)
+	if k.entries, err = cache.entries(ctx, key, shas, opts.Collect); err != nil {
+		return k, err
+	}
+	if plain := ImageKey(backbone.Info{Fingerprint: key.Fingerprint}, opts.Resizer, opts.Decode.Decoder, false); plain.Pixels != key.Pixels {
+		k.plain = plain
+		k.plainEntries, err = cache.entries(ctx, plain, shas, opts.Collect)
+	}
 	return k, err
 }
 
@@ -431,9 +475,23 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 	rec, isKnown := k.paths[abs]
 	isKnown = isKnown && !opts.Rehash && rec.size == ev.row.Size && rec.mtimeNS == ev.row.MtimeNS &&
 		rec.inode == ev.row.Inode && rec.ctimeNS == ev.row.CtimeNS
+	// jpeg decides the key when the decoder matters to JPEGs only: a
+	// look at the first bytes, read before the rest when the digest is
+	// known.
+	jpeg := true
 	if isKnown {
 		sha = rec.sha
-		if e, ok := k.entries[sha]; ok && (!opts.KeepLogits || e.Logits != nil) {
+		e, ok := k.entries[sha]
+		if k.twoKeys() {
+			if jpeg = fileIsJPEG(it.Path); !jpeg {
+				// Under the plain key, else a row an older version
+				// stored under the decoder's: the same pixels.
+				if pe, pok := k.plainEntries[sha]; pok {
+					e, ok = pe, true
+				}
+			}
+		}
+		if ok && (!opts.KeepLogits || e.Logits != nil) {
 			if opts.Collect {
 				ev.row.Vector, ev.logits = e.Vector, e.Logits
 			}
@@ -448,9 +506,17 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		sum := sha256.Sum256(data)
 		sha = hex.EncodeToString(sum[:])
 		ev.pathUp = true
+		jpeg = !k.twoKeys() || isJPEG(data)
 	}
 	ev.row.SHA256 = sha
-	e, hit, err := cache.Get(ctx, key, sha)
+	lookup := key
+	if !jpeg {
+		lookup, ev.row.Pixels = k.plain, k.plain.Pixels
+	}
+	e, hit, err := cache.Get(ctx, lookup, sha)
+	if err == nil && !hit && !jpeg {
+		e, hit, err = cache.Get(ctx, key, sha)
+	}
 	if err != nil {
 		ev.err = err
 		return ev
