@@ -71,6 +71,8 @@ func BenchmarkExtract(b *testing.B) {
 	}{
 		{"jpeg224x224-200", func() *dataset.Set { return writeJPEGs(b, filepath.Join(root, "224"), 200, 224, 224, 0) }},
 		{"mixed-up-to-1024-2000", func() *dataset.Set { return writeJPEGs(b, filepath.Join(root, "mixed"), 2000, 0, 0, 1024) }},
+		// Phone photos: 12 megapixels each, where decoding dominates.
+		{"phone4000x3000-32", func() *dataset.Set { return writeJPEGs(b, filepath.Join(root, "phone"), 32, 4000, 3000, 0) }},
 	}
 	if cats != "" {
 		sets = append(sets, struct {
@@ -101,7 +103,7 @@ func BenchmarkExtract(b *testing.B) {
 	}
 	defer bb.Destroy()
 	info := bb.Info()
-	batch := 32
+	batch := 8 // transfer's default on the CPU
 	if v := os.Getenv("BENCH_BATCH"); v != "" {
 		fmt.Sscan(v, &batch)
 	}
