@@ -64,3 +64,24 @@ func TestEvalErrorsAndMinConfidence(t *testing.T) {
 		t.Errorf("--min-confidence 1.5: exit %d", r.code)
 	}
 }
+
+// TestBadImageCorpusExtract: extracting the project's bad-image corpus
+// names every file and why, panics on none, and says that nothing could be
+// used.
+func TestBadImageCorpusExtract(t *testing.T) {
+	dir := experimentDir(t)
+	corpus, err := filepath.Abs("../../testdata/bad-images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(corpus)
+	r := transfer(t, dir, nil, "extract", "--model", "model.onnx", "--data", corpus)
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "none of the") || strings.Contains(r.stderr, "internal error") {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, e := range ents {
+		if !strings.Contains(r.stderr, "skipped "+filepath.Join(corpus, e.Name())) && !strings.Contains(r.stderr, e.Name()) {
+			t.Errorf("%s is not reported:\n%s", e.Name(), r.stderr)
+		}
+	}
+}
