@@ -498,9 +498,9 @@ type Row struct {
 	// Pixels, when set, is the row's pixel specification in place of the
 	// key's: a PNG extracted with the TurboJPEG decoder is stored without
 	// the decoder, which does not touch its pixels.
-	Pixels  string
-	Vector  []float32
-	Logits  []float32
+	Pixels string
+	Vector []float32
+	Logits []float32
 }
 
 // Put stores rows in one transaction: all of them or, on error, none.
