@@ -2,11 +2,8 @@ package models
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -73,18 +70,4 @@ func Pull(ctx context.Context, e Entry, dir string, opts PullOptions) (string, e
 	}
 	return "", fmt.Errorf("pull %s: %w; without network access, fetch %s elsewhere (or put it on a mirror: --mirror URL), check its sha256 is %s and place it at %s (or use any ONNX file by its path instead)",
 		e.Name, err, f.Source(download.Options{Mirror: opts.Mirror}), e.SHA256, dest)
-}
-
-// verify reports whether the file at path has the given sha256.
-func verify(path, want string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, err
-	}
-	return hex.EncodeToString(h.Sum(nil)) == want, nil
 }

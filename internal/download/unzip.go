@@ -34,7 +34,7 @@ func Unzip(src, dir string, limit int64) error {
 		case strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) || filepath.IsAbs(name) || strings.Contains(name, ":"):
 			return fmt.Errorf("%s: %w: entry %q has an absolute path", src, ErrUnsafeArchive, name)
 		case hasDotDot(name):
-			return fmt.Errorf("%s: %w: entry %q climbs out with ..", src, ErrUnsafeArchive, name)
+			return fmt.Errorf("%s: %w: entry %q climbs out of the folder (..)", src, ErrUnsafeArchive, name)
 		case f.Mode()&os.ModeSymlink != 0:
 			return fmt.Errorf("%s: %w: entry %q is a symbolic link", src, ErrUnsafeArchive, name)
 		case !f.Mode().IsRegular() && !f.FileInfo().IsDir():
