@@ -1,0 +1,11 @@
+// Package serve puts a backbone and its trained heads behind HTTP: a JSON
+// route for image uploads (/v1/classify), the Open Inference Protocol
+// (KServe v2, as Triton speaks it) over HTTP/JSON, a browser page, and
+// Prometheus metrics.
+//
+// Concurrent requests' images are decoded in parallel, at most one per
+// core, and gathered into one backbone batch of up to MaxBatch images or
+// MaxDelay, whichever comes first; one ONNX Runtime session runs the
+// batches, every head reads the same embeddings. A bounded queue turns
+// overload into immediate 503 answers with Retry-After instead of latency.
+package serve

@@ -1,0 +1,394 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
+)
+
+// fakeBackbone embeds an image as the means of its three channels and 1;
+// block, when set, holds every batch until it is closed.
+type fakeBackbone struct {
+	block   chan struct{}
+	mu      sync.Mutex
+	batches []int
+}
+
+func (f *fakeBackbone) Info() backbone.Info {
+	return backbone.Info{Layout: backbone.NHWC, Height: 8, Width: 8, Preprocess: backbone.Raw, Dim: 4, Fingerprint: "fp"}
+}
+
+func (f *fakeBackbone) Embed(ctx context.Context, batch []float32) ([][]float32, error) {
+	if f.block != nil {
+		<-f.block
+	}
+	il := f.Info().InputLen()
+	n := len(batch) / il
+	f.mu.Lock()
+	f.batches = append(f.batches, n)
+	f.mu.Unlock()
+	out := make([][]float32, n)
+	for i := range out {
+		var m [3]float32
+		img := batch[i*il : (i+1)*il]
+		for p := 0; p < len(img); p += 3 {
+			m[0], m[1], m[2] = m[0]+img[p], m[1]+img[p+1], m[2]+img[p+2]
+		}
+		px := float32(il / 3)
+		out[i] = []float32{m[0] / px, m[1] / px, m[2] / px, 1} // Raw: pixels already /255
+	}
+	return out, nil
+}
+
+var pixels = dataset.PixelSpec{Resizer: dataset.Resizer{Width: 8, Height: 8}}
+
+func source() head.Provenance { return head.Provenance{Fingerprint: "fp", Pixels: pixels.String()} }
+
+func testHead(name string, classes ...string) Head {
+	rng := rand.New(rand.NewPCG(1, uint64(len(name))))
+	return Head{Name: name, Model: &head.Model{Layer: head.NewDense(4, len(classes), rng), Classes: classes, Source: source()}}
+}
+
+func pngOf(c color.NRGBA) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 20, 10))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, 255
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+func newTestServer(t *testing.T, fb *fakeBackbone, opts Options, heads ...Head) (*Server, *httptest.Server) {
+	t.Helper()
+	if len(heads) == 0 {
+		heads = []Head{testHead("pets", "cat", "dog", "fish")}
+	}
+	e, err := NewEngine(fb, pixels, source(), heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(e, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Run(ctx)
+	ts := httptest.NewServer(s)
+	t.Cleanup(func() { ts.Close(); cancel() })
+	for !s.isReady() {
+		time.Sleep(time.Millisecond)
+	}
+	return s, ts
+}
+
+func post(t *testing.T, url, ctype string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.Post(url, ctype, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// want computes a head's probabilities for a uniform image directly.
+func want(h Head, c color.NRGBA) []float64 {
+	p, _ := h.Model.Layer.Probabilities([][]float32{{float32(c.R) / 255, float32(c.G) / 255, float32(c.B) / 255, 1}})
+	return p[0]
+}
+
+func TestClassify(t *testing.T) {
+	fb := &fakeBackbone{}
+	heads := []Head{testHead("pets", "cat", "dog", "fish"), testHead("mood", "calm", "angry")}
+	_, ts := newTestServer(t, fb, Options{}, heads...)
+	red := color.NRGBA{R: 200, G: 30, B: 60}
+
+	resp, body := post(t, ts.URL+"/v1/classify?k=2", "image/png", pngOf(red))
+	var got ClassifyResponse
+	if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if len(got.Results) != 1 || len(got.Results[0].Heads) != 2 || len(got.Results[0].Heads[0].Top) != 2 {
+		t.Fatalf("answer %+v", got)
+	}
+	for hi, h := range heads {
+		exp := want(h, red)
+		for _, cp := range got.Results[0].Heads[hi].Top {
+			i := indexOf(h.Model.Classes, cp.Class)
+			if math.Abs(cp.Probability-exp[i]) > 1e-6 {
+				t.Errorf("head %s class %s: %v, want %v", h.Name, cp.Class, cp.Probability, exp[i])
+			}
+		}
+	}
+
+	// A multipart upload with a bad image among good ones: each answered.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	for name, b := range map[string][]byte{"a.png": pngOf(red), "broken.jpg": []byte("not an image"), "c.png": pngOf(color.NRGBA{G: 255})} {
+		fw, _ := mw.CreateFormFile("image", name)
+		fw.Write(b)
+	}
+	mw.Close()
+	resp, body = post(t, ts.URL+"/v1/classify", mw.FormDataContentType(), form.Bytes())
+	got = ClassifyResponse{}
+	json.Unmarshal(body, &got)
+	if resp.StatusCode != 200 || len(got.Results) != 3 {
+		t.Fatalf("multipart: %d %s", resp.StatusCode, body)
+	}
+	for _, r := range got.Results {
+		if (r.Image == "broken.jpg") != (r.Error != "") || (r.Error == "" && len(r.Heads) != 2) {
+			t.Errorf("result %+v", r)
+		}
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestMalformedRequests: every bad request gets its status and a JSON
+// error.
+func TestMalformedRequests(t *testing.T) {
+	_, ts := newTestServer(t, &fakeBackbone{}, Options{MaxBody: 1 << 20})
+	var huge bytes.Buffer
+	huge.Write([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\xea\x60\x00\x00\xea\x60\x08\x02\x00\x00\x00"))
+	tinyPNG := pngOf(color.NRGBA{R: 1})
+	b64 := base64.StdEncoding.EncodeToString(tinyPNG)
+	cases := []struct {
+		name, path, ctype, body string
+		code                    int
+		perImage                bool
+	}{
+		{"zero bytes", "/v1/classify", "image/jpeg", "", 400, false},
+		{"wrong content type", "/v1/classify", "text/plain", "hello", 415, false},
+		{"over the body limit", "/v1/classify", "image/png", strings.Repeat("x", 1<<20+10), 413, false},
+		{"not an image", "/v1/classify", "image/jpeg", "plain text", 200, true},
+		{"truncated", "/v1/classify", "image/png", string(tinyPNG[:len(tinyPNG)/2]), 200, true},
+		{"60000x60000 header", "/v1/classify", "image/png", huge.String(), 200, true},
+		{"bad k", "/v1/classify?k=0", "image/png", string(tinyPNG), 400, false},
+		{"v2 not JSON", "/v2/models/pets/infer", "application/json", "{", 400, false},
+		{"v2 wrong datatype", "/v2/models/pets/infer", "application/json", `{"inputs":[{"name":"images","datatype":"INT8","shape":[1],"data":[1]}]}`, 400, false},
+		{"v2 shape/data mismatch", "/v2/models/pets/infer", "application/json", `{"inputs":[{"name":"images","datatype":"BYTES","shape":[2],"data":["` + b64 + `"]}]}`, 400, false},
+		{"v2 FP32 wrong count", "/v2/models/pets/infer", "application/json", `{"inputs":[{"name":"pixels","datatype":"FP32","shape":[1,8,8,3],"data":[1,2,3]}]}`, 400, false},
+		{"v2 unknown model", "/v2/models/nope/infer", "application/json", `{"inputs":[]}`, 404, false},
+		{"v2 unknown output", "/v2/models/pets/infer", "application/json", `{"inputs":[{"name":"images","datatype":"BYTES","shape":[1],"data":["` + b64 + `"]}],"outputs":[{"name":"logits"}]}`, 400, false},
+	}
+	for _, tc := range cases {
+		resp, body := post(t, ts.URL+tc.path, tc.ctype, []byte(tc.body))
+		if resp.StatusCode != tc.code || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d (%s), want %d:\n%s", tc.name, resp.StatusCode, resp.Header.Get("Content-Type"), tc.code, body)
+			continue
+		}
+		if tc.perImage {
+			var got ClassifyResponse
+			if json.Unmarshal(body, &got); len(got.Results) != 1 || got.Results[0].Error == "" {
+				t.Errorf("%s: no per-image error: %s", tc.name, body)
+			}
+		} else {
+			var e errorBody
+			if json.Unmarshal(body, &e); e.Error == "" {
+				t.Errorf("%s: no JSON error: %s", tc.name, body)
+			}
+		}
+	}
+}
+
+// TestOpenInferenceProtocol: health, metadata and inference with encoded
+// images and with preprocessed pixels give the same probabilities as
+// /v1/classify.
+func TestOpenInferenceProtocol(t *testing.T) {
+	h := testHead("pets", "cat", "dog", "fish")
+	_, ts := newTestServer(t, &fakeBackbone{}, Options{}, h)
+	for _, p := range []string{"/v2/health/live", "/v2/health/ready", "/v2/models/pets/ready", "/v2"} {
+		resp, err := http.Get(ts.URL + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("GET %s: %v %v", p, resp.Status, err)
+		}
+	}
+	resp, err := http.Get(ts.URL + "/v2/models/pets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta ModelMetadata
+	json.NewDecoder(resp.Body).Decode(&meta)
+	resp.Body.Close()
+	if meta.Name != "pets" || len(meta.Inputs) != 2 || meta.Inputs[1].Shape[1] != 8 || meta.Outputs[0].Shape[1] != 3 || fmt.Sprint(meta.Parameters["classes"]) != "[cat dog fish]" {
+		t.Errorf("metadata %+v", meta)
+	}
+
+	colors := []color.NRGBA{{R: 200, G: 30, B: 60}, {G: 250}}
+	var elems []string
+	var floats []float32
+	for _, c := range colors {
+		elems = append(elems, base64.StdEncoding.EncodeToString(pngOf(c)))
+		for i := 0; i < 64; i++ {
+			floats = append(floats, float32(c.R)/255, float32(c.G)/255, float32(c.B)/255)
+		}
+	}
+	bytesReq, _ := json.Marshal(map[string]any{"id": "r1", "inputs": []map[string]any{{"name": "images", "datatype": "BYTES", "shape": []int{2}, "data": elems}}})
+	fpReq, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "pixels", "datatype": "FP32", "shape": []int{2, 8, 8, 3}, "data": floats}}})
+	for name, req := range map[string][]byte{"BYTES": bytesReq, "FP32": fpReq} {
+		resp, body := post(t, ts.URL+"/v2/models/pets/infer", "application/json", req)
+		var got InferResponse
+		if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", name, resp.StatusCode, body)
+		}
+		o := got.Outputs[0]
+		if got.ModelName != "pets" || o.Name != "probabilities" || fmt.Sprint(o.Shape) != "[2 3]" || len(o.Data) != 6 {
+			t.Fatalf("%s: %+v", name, got)
+		}
+		for i, c := range colors {
+			exp := want(h, c)
+			for j := range exp {
+				if math.Abs(o.Data[i*3+j]-exp[j]) > 1e-6 {
+					t.Errorf("%s image %d class %d: %v, want %v", name, i, j, o.Data[i*3+j], exp[j])
+				}
+			}
+		}
+		if name == "BYTES" && got.ID != "r1" {
+			t.Errorf("id %q not echoed", got.ID)
+		}
+	}
+}
+
+// TestOverloadAnswers503: with the batch held and the queue full, further
+// requests are answered 503 with Retry-After at once.
+func TestOverloadAnswers503(t *testing.T) {
+	fb := &fakeBackbone{block: make(chan struct{})}
+	_, ts := newTestServer(t, fb, Options{MaxQueue: 1, MaxBatch: 1, MaxDelay: time.Millisecond})
+	body := pngOf(color.NRGBA{R: 9})
+	var wg sync.WaitGroup
+	codes := make(chan int, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := post(t, ts.URL+"/v1/classify", "image/png", body)
+			if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			codes <- resp.StatusCode
+		}()
+	}
+	// One request runs (held), one waits in the queue; the rest are
+	// refused without waiting for the held batch.
+	refused := 0
+	for refused < 6 {
+		select {
+		case c := <-codes:
+			if c != 503 {
+				t.Fatalf("status %d while the batch is held", c)
+			}
+			refused++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of 6 requests refused while the queue was full", refused)
+		}
+	}
+	close(fb.block)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("a queued request ended %d", c)
+		}
+	}
+}
+
+// TestConcurrentRequestsBatch: concurrent requests share batches, every
+// answer is right, and the metrics count them.
+func TestConcurrentRequestsBatch(t *testing.T) {
+	fb := &fakeBackbone{}
+	h := testHead("pets", "cat", "dog", "fish")
+	_, ts := newTestServer(t, fb, Options{MaxBatch: 16, MaxDelay: 20 * time.Millisecond}, h)
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := color.NRGBA{R: uint8(i * 7), G: uint8(255 - i), B: 40}
+			resp, body := post(t, ts.URL+"/v1/classify?k=3", "image/png", pngOf(c))
+			var got ClassifyResponse
+			if json.Unmarshal(body, &got); resp.StatusCode != 200 || len(got.Results) != 1 {
+				t.Errorf("%d %s", resp.StatusCode, body)
+				return
+			}
+			exp := want(h, c)
+			for _, cp := range got.Results[0].Heads[0].Top {
+				if math.Abs(cp.Probability-exp[indexOf(h.Model.Classes, cp.Class)]) > 1e-6 {
+					t.Errorf("request %d: %s %v, want %v", i, cp.Class, cp.Probability, exp)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fb.mu.Lock()
+	largest := 0
+	for _, n := range fb.batches {
+		largest = max(largest, n)
+	}
+	fb.mu.Unlock()
+	if largest < 2 {
+		t.Errorf("32 concurrent requests never shared a batch: %v", fb.batches)
+	}
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`transfer_requests_total{code="200",route="/v1/classify"} 32`, "transfer_batch_size_count", "transfer_images_decoded_total 32", "transfer_queue_depth"} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	resp, err = http.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "/v1/classify") {
+		t.Errorf("GET /: %d", resp.StatusCode)
+	}
+}
+
+func TestSwapRefusesMismatchedHeads(t *testing.T) {
+	e, err := NewEngine(&fakeBackbone{}, pixels, source(), []Head{testHead("pets", "cat", "dog")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := testHead("other", "a", "b")
+	bad.Model.Source.Fingerprint = "another backbone"
+	if err := e.Swap([]Head{bad}); err == nil {
+		t.Error("a head of another backbone was accepted")
+	}
+	if len(e.Heads()) != 1 || e.Heads()[0].Name != "pets" {
+		t.Error("a refused swap changed the heads")
+	}
+	if err := e.Swap([]Head{testHead("a", "x", "y"), testHead("a", "x", "y")}); err == nil {
+		t.Error("two heads of one name were accepted")
+	}
+}
