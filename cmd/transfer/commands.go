@@ -11,6 +11,7 @@ func commands() []*cli.Command {
 		trainCommand(),
 		sweepCommand(),
 		runsCommand(),
+		serveCommand(),
 		doctorCommand(),
 		evalCommand(),
 		predictCommand(),

@@ -27,6 +27,12 @@ func readHead(c *cli.Context) (*head.Model, error) {
 	if p == "" {
 		return nil, usageError{fmt.Errorf("no head: pass --head FILE (made by transfer train -o FILE)")}
 	}
+	return applyHead(c, p)
+}
+
+// applyHead loads the head at p and fills the backbone flags the command
+// line leaves open from what the head records.
+func applyHead(c *cli.Context, p string) (*head.Model, error) {
 	m, err := head.Load(p)
 	if err != nil {
 		return nil, usageError{err}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/models"
+	"github.com/transfer-go/transfer/serve"
+)
+
+var (
+	serveHeadsFlag  = &cli.StringSliceFlag{Name: "head", Category: catModel, Usage: "a head to serve: FILE, or NAME=FILE (repeat for several heads on one backbone; each is a model of the v2 protocol)"}
+	addrFlag        = &cli.StringFlag{Name: "addr", Category: catRuntime, Value: "127.0.0.1:8080", Usage: "address to listen on (port 0 picks a free one)"}
+	maxBatchFlag    = &cli.IntFlag{Name: "max-batch", Category: catRuntime, Value: defaults.Batch, Usage: "images per backbone batch at most"}
+	maxDelayFlag    = &cli.DurationFlag{Name: "max-delay", Category: catRuntime, Value: 5 * time.Millisecond, Usage: "how long a batch's first image waits for more"}
+	maxQueueFlag    = &cli.IntFlag{Name: "max-queue", Category: catRuntime, Value: 64, Usage: "images waiting for a batch at most; beyond, requests get 503 with Retry-After"}
+	maxBodyFlag     = &cli.IntFlag{Name: "max-body", Category: catRuntime, Value: 32, Usage: "request body limit in MB"}
+	maxImagesFlag   = &cli.IntFlag{Name: "max-images", Category: catRuntime, Value: 64, Usage: "images per request at most"}
+	shutdownFlag    = &cli.DurationFlag{Name: "shutdown-timeout", Category: catRuntime, Value: 30 * time.Second, Usage: "on SIGTERM or SIGINT, how long in-flight requests may finish"}
+	logFormatFlag   = &cli.StringFlag{Name: "log-format", Category: catOutput, Value: "text", Usage: "log lines as text or json (log/slog)"}
+	serveWorkerFlag = &cli.IntFlag{Name: "workers", Category: catRuntime, Usage: "images decoded at once (default: one per core)"}
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve trained heads over HTTP: /v1/classify, the Open Inference Protocol (v2), a browser page, /metrics",
+		Description: "transfer serve --head head.json serves a head on the backbone it records; --model M --head cats=a.json --head dogs=b.json serves several " +
+			"on one backbone pass. Concurrent images are batched (--max-batch, --max-delay); a full queue answers 503. " +
+			"SIGTERM or SIGINT stops accepting and lets requests finish; SIGHUP reloads the heads (the old ones serve until the new ones load and check).",
+		Flags: slices.Concat([]cli.Flag{serveHeadsFlag}, backboneFlags(), []cli.Flag{addrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxImagesFlag,
+			serveWorkerFlag, maxFileSizeFlag, decodeMemoryFlag, shutdownFlag, logFormatFlag}),
+		Action: serveAction,
+	}
+}
+
+// headSpec is one --head: a name and a file.
+type headSpec struct{ name, path string }
+
+func parseHeadSpecs(c *cli.Context) ([]headSpec, error) {
+	var specs []headSpec
+	for _, v := range c.StringSlice(serveHeadsFlag.Name) {
+		name, path, ok := strings.Cut(v, "=")
+		if !ok {
+			path, name = v, strings.TrimSuffix(filepath.Base(v), filepath.Ext(v))
+		}
+		if name == "" || path == "" || strings.ContainsAny(name, "/ ") {
+			return nil, usageError{fmt.Errorf("--head %q: want FILE or NAME=FILE, the name without / or spaces", v)}
+		}
+		specs = append(specs, headSpec{name, path})
+	}
+	if len(specs) == 0 {
+		return nil, usageError{errors.New("serve: give at least one --head FILE (made by transfer train -o FILE)")}
+	}
+	return specs, nil
+}
+
+// loadHeads reads every head; the first fills the backbone flags left open.
+func loadHeads(c *cli.Context, specs []headSpec, first bool) ([]serve.Head, error) {
+	var heads []serve.Head
+	for i, s := range specs {
+		var err error
+		var h serve.Head
+		h.Name = s.name
+		if i == 0 && first {
+			h.Model, err = applyHead(c, s.path)
+		} else if h.Model, err = head.Load(s.path); err != nil {
+			err = usageError{err}
+		}
+		if err != nil {
+			return nil, err
+		}
+		heads = append(heads, h)
+	}
+	return heads, nil
+}
+
+func serveAction(c *cli.Context) error {
+	specs, err := parseHeadSpecs(c)
+	if err != nil {
+		return err
+	}
+	var logger *slog.Logger
+	switch c.String(logFormatFlag.Name) {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(c.App.ErrWriter, nil))
+	default:
+		return usageError{fmt.Errorf("--log-format %q: want text or json", c.String(logFormatFlag.Name))}
+	}
+	heads, err := loadHeads(c, specs, true)
+	if err != nil {
+		return err
+	}
+	if err := checkModelFlags(c); err != nil {
+		return err
+	}
+	b, r, resizer, err := openBackbone(c)
+	if err != nil {
+		return err
+	}
+	defer b.Destroy()
+	decoder, err := dataset.ParseDecoder(c.String(decoderFlag.Name))
+	if err != nil {
+		return usageError{err}
+	}
+	pixels := dataset.PixelSpec{Resizer: resizer, Decoder: decoder}
+	source := models.Provenance(b.Info(), pixels, absPath(r.Path), catalogueName(r))
+	engine, err := serve.NewEngine(b, pixels, source, heads)
+	if err != nil {
+		return usageError{err}
+	}
+	srv := serve.New(engine, serve.Options{
+		MaxBatch: c.Int(maxBatchFlag.Name), MaxDelay: c.Duration(maxDelayFlag.Name), MaxQueue: c.Int(maxQueueFlag.Name),
+		MaxBody: int64(c.Int(maxBodyFlag.Name)) << 20, MaxImages: c.Int(maxImagesFlag.Name), Workers: c.Int(serveWorkerFlag.Name),
+		Decode: decodeOptions(c, decoder), Model: filepath.Base(r.Path), Version: version(), Logger: logger,
+	})
+	ln, err := net.Listen("tcp", c.String(addrFlag.Name))
+	if err != nil {
+		return usageError{fmt.Errorf("--addr %s: %w", c.String(addrFlag.Name), err)}
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	go srv.Run(runCtx)
+	var names []string
+	for _, h := range heads {
+		names = append(names, h.Name)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "serving %s on http://%s (backbone %s, pixels %s)\n", strings.Join(names, ", "), ln.Addr(), filepath.Base(r.Path), pixels)
+	logger.Info("listening", "addr", ln.Addr().String(), "heads", names)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			fresh, err := loadHeads(c, specs, false)
+			if err == nil {
+				err = engine.Swap(fresh)
+			}
+			if err != nil {
+				logger.Error("reload refused; the old heads keep serving", "err", err)
+				continue
+			}
+			logger.Info("reloaded heads", "heads", names)
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-c.Context.Done(): // SIGTERM or SIGINT
+	}
+	logger.Info("shutting down: no new connections; in-flight requests may finish", "timeout", c.Duration(shutdownFlag.Name).String())
+	ctx, cancel := context.WithTimeout(context.Background(), c.Duration(shutdownFlag.Name))
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,104 @@
+//go:build cgo
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/transfer-go/transfer/serve"
+)
+
+// TestServe runs transfer serve as users do: it answers /v1/classify with
+// predict's probabilities, reloads its head on SIGHUP (refusing a broken
+// file and keeping the old head), and exits 0 on SIGTERM.
+func TestServe(t *testing.T) {
+	dir := experimentDir(t)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "3", "-o", "h.json", "-q")
+	imgs, _ := filepath.Glob(filepath.Join(dir, "images", "*", "*.jpg"))
+	img, _ := os.ReadFile(imgs[0])
+	var preds []Prediction
+	json.Unmarshal([]byte(mustRun(t, dir, "predict", "--head", "h.json", imgs[0], "--format", "json", "-q").stdout), &preds)
+
+	cmd := command(t, dir, nil, "serve", "--head", "shapes=h.json", "--addr", "127.0.0.1:0")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stderr)
+	var url string
+	for url == "" && lines.Scan() {
+		if m := regexp.MustCompile(`on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatal("serve did not say where it listens")
+	}
+	go io.Copy(io.Discard, stderrRest(lines)) // the pipe must not fill
+
+	classify := func() serve.ClassifyResponse {
+		t.Helper()
+		resp, err := http.Post(url+"/v1/classify?k=2", "image/jpeg", bytes.NewReader(img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got serve.ClassifyResponse
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d %v", resp.StatusCode, err)
+		}
+		return got
+	}
+	got := classify()
+	top := got.Results[0].Heads[0].Top[0]
+	if top.Class != preds[0].Top[0].Class || top.Probability != preds[0].Top[0].Probability || got.Results[0].Heads[0].Head != "shapes" {
+		t.Errorf("serve says %+v, predict %+v", top, preds[0].Top[0])
+	}
+
+	// A broken head file is refused on SIGHUP; the old head serves on.
+	good, _ := os.ReadFile(filepath.Join(dir, "h.json"))
+	os.WriteFile(filepath.Join(dir, "h.json"), good[:len(good)/2], 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if again := classify(); again.Results[0].Heads[0].Top[0] != top {
+		t.Errorf("a refused reload changed the answer: %+v", again.Results[0].Heads[0].Top[0])
+	}
+	// A retrained head is taken.
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "30", "--lr", "0.01", "-o", "h.json", "-q")
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for classify().Results[0].Heads[0].Top[0] == top {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not reload the retrained head")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v", err)
+	}
+}
+
+// stderrRest returns what the scanner has not read yet.
+func stderrRest(s *bufio.Scanner) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		for s.Scan() {
+			pw.Write(append(s.Bytes(), '\n'))
+		}
+		pw.Close()
+	}()
+	return pr
+}
