@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,10 @@ type batcher struct {
 	engine   *Engine
 	metrics  *metrics
 	buf      []float32 // the batch, reused
+	// preparing counts images being decoded for the queue: when none is
+	// and the queue is empty, a batch waits no longer, so a lone client
+	// pays no MaxDelay.
+	preparing atomic.Int64
 }
 
 func newBatcher(e *Engine, maxBatch, maxQueue int, maxDelay time.Duration, m *metrics) *batcher {
@@ -61,6 +66,9 @@ func (b *batcher) loop(ctx context.Context) {
 		timer := time.NewTimer(b.maxDelay)
 	gather:
 		for len(batch) < b.maxBatch {
+			if len(b.jobs) == 0 && b.preparing.Load() == 0 {
+				break
+			}
 			select {
 			case j := <-b.jobs:
 				batch = append(batch, j)

@@ -143,7 +143,9 @@ func (s *Server) classifyAll(ctx context.Context, ups []upload, k int) ([]ImageR
 	errs := make(chan error, len(ups))
 	for i, u := range ups {
 		results[i].Image = u.name
+		s.batcher.preparing.Add(1)
 		go func() {
+			defer s.batcher.preparing.Add(-1) // after the submit below
 			t, err := s.prepare(ctx, u.data)
 			if err != nil {
 				results[i].Error = err.Error()

@@ -225,9 +225,15 @@ func (s *Server) inferTensors(ctx context.Context, in InferTensor) ([][]float32,
 // runTensors queues the tensors and waits for their results.
 func (s *Server) runTensors(ctx context.Context, tensors [][]float32) ([]jobResult, error) {
 	jobs := make([]*job, len(tensors))
+	// The request's images wait for each other: counted as preparing
+	// until each is queued.
+	s.batcher.preparing.Add(int64(len(tensors)))
 	for i, t := range tensors {
 		jobs[i] = &job{ctx: ctx, tensor: t, done: make(chan jobResult, 1)}
-		if err := s.batcher.submit(jobs[i]); err != nil {
+		err := s.batcher.submit(jobs[i])
+		s.batcher.preparing.Add(-1)
+		if err != nil {
+			s.batcher.preparing.Add(-int64(len(tensors) - i - 1))
 			return nil, err
 		}
 	}

@@ -1,0 +1,134 @@
+// Command loadtest drives a transfer serve instance on this machine with
+// concurrent clients posting images to /v1/classify, and reports
+// throughput, latency percentiles, errors and the server's peak memory.
+//
+//	loadtest -url http://127.0.0.1:8080 -images DIR -clients 1,8,32 -duration 20s [-pid PID]
+//
+// Each client loops over the images, one per request, for the duration.
+// Only loopback URLs are accepted: it is a benchmark, not a flood tool.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	target := flag.String("url", "http://127.0.0.1:8080", "the server (loopback only)")
+	dir := flag.String("images", "", "folder of images to send")
+	clients := flag.String("clients", "1,8,32", "concurrent clients, one run per value")
+	duration := flag.Duration("duration", 20*time.Second, "length of each run")
+	pid := flag.Int("pid", 0, "server process, for its peak RSS")
+	flag.Parse()
+	if err := run(*target, *dir, *clients, *duration, *pid); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(target, dir, clients string, d time.Duration, pid int) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
+		return fmt.Errorf("-url %s: only loopback servers", target)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	var imgs [][]byte
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+			imgs = append(imgs, b)
+		}
+	}
+	if len(imgs) == 0 {
+		return fmt.Errorf("no images in %q", dir)
+	}
+	fmt.Printf("%-8s %10s %10s %10s %8s %8s %12s %8s %10s\n", "clients", "requests", "images/s", "p50 ms", "p99 ms", "503s", "503 p99 ms", "errors", "peak MB")
+	for _, f := range strings.Split(clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-clients %q", clients)
+		}
+		r := load(target+"/v1/classify", imgs, n, d)
+		pct := func(lat []time.Duration, p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+		}
+		fmt.Printf("%-8d %10d %10.1f %10.1f %8.1f %8d %12.1f %8d %10s\n", n, len(r.lat)+r.busy, float64(len(r.lat))/d.Seconds(), pct(r.lat, 0.5), pct(r.lat, 0.99), r.busy, pct(r.busyLat, 0.99), r.errs, peak(pid))
+	}
+	return nil
+}
+
+type result struct {
+	lat        []time.Duration // of successful requests
+	busyLat    []time.Duration // of 503 answers
+	busy, errs int
+}
+
+func load(endpoint string, imgs [][]byte, clients int, d time.Duration) result {
+	var mu sync.Mutex
+	var res result
+	stop := time.Now().Add(d)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; time.Now().Before(stop); i++ {
+				start := time.Now()
+				resp, err := client.Post(endpoint, "application/octet-stream", bytes.NewReader(imgs[i%len(imgs)]))
+				lat := time.Since(start)
+				code := 0
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					code = resp.StatusCode
+				}
+				mu.Lock()
+				switch {
+				case code == 200:
+					res.lat = append(res.lat, lat)
+				case code == 503:
+					res.busy++
+					res.busyLat = append(res.busyLat, lat)
+				default:
+					res.errs++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// peak reads a process's peak resident set (VmHWM) on Linux.
+func peak(pid int) string {
+	if pid == 0 {
+		return "-"
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "-"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			return fmt.Sprintf("%.0f", float64(kb)/1024)
+		}
+	}
+	return "-"
+}
