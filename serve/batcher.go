@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -36,11 +37,30 @@ type batcher struct {
 	// and the queue is empty, a batch waits no longer, so a lone client
 	// pays no MaxDelay.
 	preparing atomic.Int64
+	admitMu   sync.Mutex
 }
 
 func newBatcher(e *Engine, maxBatch, maxQueue int, maxDelay time.Duration, m *metrics) *batcher {
 	return &batcher{jobs: make(chan *job, maxQueue), maxBatch: maxBatch, maxDelay: maxDelay, engine: e, metrics: m}
 }
+
+// admit reserves room for n images before they are decoded: when the queue
+// and the images already admitted would exceed the queue's capacity, the
+// request is refused at once, before any decoding, so that overload costs
+// the server next to nothing. Each admitted image is released by done
+// once it is queued or has failed.
+func (b *batcher) admit(n int) bool {
+	b.admitMu.Lock()
+	defer b.admitMu.Unlock()
+	if len(b.jobs)+int(b.preparing.Load())+n > cap(b.jobs) {
+		return false
+	}
+	b.preparing.Add(int64(n))
+	return true
+}
+
+// done releases one admitted image.
+func (b *batcher) done() { b.preparing.Add(-1) }
 
 // submit queues j without waiting: a full queue is ErrOverloaded.
 func (b *batcher) submit(j *job) error {

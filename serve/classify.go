@@ -138,14 +138,16 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 // classifyAll decodes the images in parallel (at most one per core across
 // all requests), queues them, and waits for their batches.
 func (s *Server) classifyAll(ctx context.Context, ups []upload, k int) ([]ImageResult, error) {
+	if !s.batcher.admit(len(ups)) {
+		return nil, ErrOverloaded
+	}
 	results := make([]ImageResult, len(ups))
 	jobs := make([]*job, len(ups))
 	errs := make(chan error, len(ups))
 	for i, u := range ups {
 		results[i].Image = u.name
-		s.batcher.preparing.Add(1)
 		go func() {
-			defer s.batcher.preparing.Add(-1) // after the submit below
+			defer s.batcher.done() // after the submit below
 			t, err := s.prepare(ctx, u.data)
 			if err != nil {
 				results[i].Error = err.Error()

@@ -137,8 +137,23 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("want one input (%q BYTES or %q FP32), got %d", inputImages, inputPixels, len(req.Inputs)))
 		return
 	}
+	n := inputCount(req.Inputs[0])
+	if n > s.opts.MaxImages {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("input %q: %d images; send at most %d", req.Inputs[0].Name, n, s.opts.MaxImages))
+		return
+	}
+	if !s.batcher.admit(n) {
+		writeError(w, http.StatusServiceUnavailable, "overloaded: retry shortly")
+		return
+	}
 	tensors, err := s.inferTensors(r.Context(), req.Inputs[0])
+	if err == nil && len(tensors) != n {
+		err = fmt.Errorf("input %q: %d images where its shape says %d", req.Inputs[0].Name, len(tensors), n)
+	}
 	if err != nil {
+		for range n {
+			s.batcher.done()
+		}
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -222,18 +237,28 @@ func (s *Server) inferTensors(ctx context.Context, in InferTensor) ([][]float32,
 	return nil, fmt.Errorf("input %q of datatype %s: want %q (BYTES, encoded images) or %q (FP32, preprocessed pixels)", in.Name, in.Datatype, inputImages, inputPixels)
 }
 
+// inputCount is the number of images an input's shape declares (at least
+// 1, so that a malformed request still takes a slot while it is read).
+func inputCount(in InferTensor) int {
+	if len(in.Shape) > 0 && in.Shape[0] > 0 && in.Shape[0] <= 1<<16 {
+		return int(in.Shape[0])
+	}
+	return 1
+}
+
 // runTensors queues the tensors and waits for their results.
 func (s *Server) runTensors(ctx context.Context, tensors [][]float32) ([]jobResult, error) {
 	jobs := make([]*job, len(tensors))
-	// The request's images wait for each other: counted as preparing
-	// until each is queued.
-	s.batcher.preparing.Add(int64(len(tensors)))
+	// The images were admitted (counted as preparing, so that the batch
+	// waits for all of them); each is released as it is queued.
 	for i, t := range tensors {
 		jobs[i] = &job{ctx: ctx, tensor: t, done: make(chan jobResult, 1)}
 		err := s.batcher.submit(jobs[i])
-		s.batcher.preparing.Add(-1)
+		s.batcher.done()
 		if err != nil {
-			s.batcher.preparing.Add(-int64(len(tensors) - i - 1))
+			for range len(tensors) - i - 1 {
+				s.batcher.done()
+			}
 			return nil, err
 		}
 	}
