@@ -40,26 +40,40 @@ func OpenClassifier(m *onnxgraph.Model, path string, opts backbone.Options) (*Cl
 // Classify returns the class probabilities of images of the classifier's
 // input size.
 func (c *Classifier) Classify(ctx context.Context, imgs []*image.NRGBA) ([][]float64, error) {
-	il := c.cl.InputLen()
+	il, f := c.InputLen(), c.Filler()
+	batch := make([]float32, len(imgs)*il)
+	for i, img := range imgs {
+		f.Fill(batch[i*il:(i+1)*il], img)
+	}
+	return c.ClassifyBatch(ctx, batch)
+}
+
+// InputLen is the number of values of one image.
+func (c *Classifier) InputLen() int { return c.cl.InputLen() }
+
+// Filler fills one image's values for ClassifyBatch: the classifier's
+// preprocessing, or the plain pixel values (0–255) for a classifier that
+// preprocesses itself, in its layout.
+func (c *Classifier) Filler() *backbone.Filler {
+	p := c.Meta.Preprocess
+	if c.Meta.Input != "" {
+		p = backbone.Pixels
+	}
+	return backbone.NewFiller(p, c.cl.Layout)
+}
+
+// ClassifyBatch returns the class probabilities of a batch filled by
+// Filler.
+func (c *Classifier) ClassifyBatch(ctx context.Context, batch []float32) ([][]float64, error) {
 	var out [][]float32
 	var err error
-	switch c.Meta.Input {
-	case PixelsUint8:
-		batch := make([]uint8, len(imgs)*il)
-		for i, img := range imgs {
-			backbone.FillUint8(batch[i*il:(i+1)*il], img, c.cl.Layout)
+	if c.Meta.Input == PixelsUint8 {
+		b := make([]uint8, len(batch))
+		for i, v := range batch {
+			b[i] = uint8(min(max(math.Round(float64(v)), 0), 255))
 		}
-		out, err = c.cl.ClassifyUint8(ctx, batch)
-	default:
-		p := c.Meta.Preprocess
-		if c.Meta.Input == PixelsFloat {
-			p = backbone.Pixels
-		}
-		batch := make([]float32, len(imgs)*il)
-		f := backbone.NewFiller(p, c.cl.Layout)
-		for i, img := range imgs {
-			f.Fill(batch[i*il:(i+1)*il], img)
-		}
+		out, err = c.cl.ClassifyUint8(ctx, b)
+	} else {
 		out, err = c.cl.ClassifyFloat(ctx, batch)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/models"
 )
 
 // Head is a trained head served under a name.
@@ -26,10 +27,15 @@ type Embedder interface {
 // Engine is a backbone with the heads that read its embeddings. The heads
 // can be replaced while it serves (Swap).
 type Engine struct {
-	b      Embedder
+	b      Embedder // nil for a classifier
 	pixels dataset.PixelSpec
 	filler *backbone.Filler
 	source head.Provenance
+	// layout, width, height and inputLen describe one image's tensor.
+	layout        backbone.Layout
+	width, height int
+	inputLen      int
+	classify      func(ctx context.Context, batch []float32) ([][]float64, error) // an exported classifier's, or nil
 
 	mu    sync.RWMutex
 	heads []Head
@@ -39,12 +45,27 @@ type Engine struct {
 // these pixels (source describes them) and returns the engine.
 func NewEngine(b Embedder, pixels dataset.PixelSpec, source head.Provenance, heads []Head) (*Engine, error) {
 	info := b.Info()
-	e := &Engine{b: b, pixels: pixels, filler: backbone.NewFiller(info.Preprocess, info.Layout), source: source}
+	e := &Engine{b: b, pixels: pixels, filler: backbone.NewFiller(info.Preprocess, info.Layout), source: source,
+		layout: info.Layout, width: info.Width, height: info.Height, inputLen: info.InputLen()}
 	if err := e.Swap(heads); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
+
+// ClassifierEngine serves an exported classifier (transfer export) as one
+// head called name: its classes, pixels, layout and preprocessing come
+// from its metadata.
+func ClassifierEngine(cl *models.Classifier, name string) *Engine {
+	m := cl.Meta
+	return &Engine{pixels: m.Pixels, filler: cl.Filler(), layout: m.Layout, width: m.Pixels.Width, height: m.Pixels.Height,
+		inputLen: cl.InputLen(), classify: cl.ClassifyBatch,
+		heads: []Head{{Name: name, Model: &head.Model{Classes: m.Classes}}}}
+}
+
+// ErrFixedModel reports a reload asked of an exported classifier, whose
+// head is part of its file.
+var ErrFixedModel = errors.New("serve: an exported classifier's head is part of the model; restart to serve a new one")
 
 // ErrNoHeads reports an engine given no head.
 var ErrNoHeads = errors.New("serve: no head")
@@ -53,6 +74,9 @@ var ErrNoHeads = errors.New("serve: no head")
 func (e *Engine) Swap(heads []Head) error {
 	if len(heads) == 0 {
 		return ErrNoHeads
+	}
+	if e.classify != nil {
+		return ErrFixedModel
 	}
 	seen := map[string]bool{}
 	dim := e.b.Info().Dim
@@ -91,12 +115,19 @@ func (e *Engine) Head(name string) (Head, bool) {
 	return Head{}, false
 }
 
+// Pixels is the pixel specification images are brought to.
+func (e *Engine) Pixels() dataset.PixelSpec { return e.pixels }
+
 // InputLen is the number of floats of one preprocessed image.
-func (e *Engine) InputLen() int { return e.b.Info().InputLen() }
+func (e *Engine) InputLen() int { return e.inputLen }
 
 // run embeds a batch of n preprocessed images and applies every head:
 // probabilities[head][image][class].
 func (e *Engine) run(ctx context.Context, batch []float32) ([]Head, [][][]float64, error) {
+	if e.classify != nil {
+		p, err := e.classify(ctx, batch)
+		return e.Heads(), [][][]float64{p}, err
+	}
 	emb, err := e.b.Embed(ctx, batch)
 	if err != nil {
 		return nil, nil, err

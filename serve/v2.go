@@ -78,9 +78,9 @@ func (s *Server) serverMeta(w http.ResponseWriter, r *http.Request) {
 
 // pixelShape is one image's FP32 input shape in the model's layout.
 func (s *Server) pixelShape() []int64 {
-	info := s.engine.b.Info()
-	h, wd := int64(info.Height), int64(info.Width)
-	if info.Layout == backbone.NCHW {
+	e := s.engine
+	h, wd := int64(e.height), int64(e.width)
+	if e.layout == backbone.NCHW {
 		return []int64{3, h, wd}
 	}
 	return []int64{h, wd, 3}

@@ -17,8 +17,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/models"
 	"github.com/transfer-go/transfer/serve"
 )
@@ -43,7 +45,7 @@ func serveCommand() *cli.Command {
 		Description: "transfer serve --head head.json serves a head on the backbone it records; --model M --head cats=a.json --head dogs=b.json serves several " +
 			"on one backbone pass. Concurrent images are batched (--max-batch, --max-delay); a full queue answers 503. " +
 			"SIGTERM or SIGINT stops accepting and lets requests finish; SIGHUP reloads the heads (the old ones serve until the new ones load and check).",
-		Flags: slices.Concat([]cli.Flag{serveHeadsFlag}, backboneFlags(), []cli.Flag{addrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxImagesFlag,
+		Flags: slices.Concat([]cli.Flag{serveHeadsFlag, classifierFlag}, backboneFlags(), []cli.Flag{addrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxImagesFlag,
 			serveWorkerFlag, maxFileSizeFlag, decodeMemoryFlag, shutdownFlag, logFormatFlag}),
 		Action: serveAction,
 	}
@@ -91,9 +93,14 @@ func loadHeads(c *cli.Context, specs []headSpec, first bool) ([]serve.Head, erro
 }
 
 func serveAction(c *cli.Context) error {
-	specs, err := parseHeadSpecs(c)
-	if err != nil {
-		return err
+	var specs []headSpec
+	var err error
+	if c.String(classifierFlag.Name) == "" {
+		if specs, err = parseHeadSpecs(c); err != nil {
+			return err
+		}
+	} else if len(c.StringSlice(serveHeadsFlag.Name)) > 0 {
+		return usageError{errors.New("serve: give --classifier (an exported classifier) or --head, not both")}
 	}
 	var logger *slog.Logger
 	switch c.String(logFormatFlag.Name) {
@@ -104,32 +111,18 @@ func serveAction(c *cli.Context) error {
 	default:
 		return usageError{fmt.Errorf("--log-format %q: want text or json", c.String(logFormatFlag.Name))}
 	}
-	heads, err := loadHeads(c, specs, true)
+	engine, modelName, cleanup, err := serveEngine(c, specs)
 	if err != nil {
 		return err
 	}
-	if err := checkModelFlags(c); err != nil {
-		return err
-	}
-	b, r, resizer, err := openBackbone(c)
-	if err != nil {
-		return err
-	}
-	defer b.Destroy()
-	decoder, err := dataset.ParseDecoder(c.String(decoderFlag.Name))
-	if err != nil {
-		return usageError{err}
-	}
-	pixels := dataset.PixelSpec{Resizer: resizer, Decoder: decoder}
-	source := models.Provenance(b.Info(), pixels, absPath(r.Path), catalogueName(r))
-	engine, err := serve.NewEngine(b, pixels, source, heads)
-	if err != nil {
-		return usageError{err}
-	}
+	defer cleanup()
+	pixels := engine.Pixels()
+	decoder := pixels.Decoder
+	heads := engine.Heads()
 	srv := serve.New(engine, serve.Options{
 		MaxBatch: c.Int(maxBatchFlag.Name), MaxDelay: c.Duration(maxDelayFlag.Name), MaxQueue: c.Int(maxQueueFlag.Name),
 		MaxBody: int64(c.Int(maxBodyFlag.Name)) << 20, MaxImages: c.Int(maxImagesFlag.Name), Workers: c.Int(serveWorkerFlag.Name),
-		Decode: decodeOptions(c, decoder), Model: filepath.Base(r.Path), Version: version(), Logger: logger,
+		Decode: decodeOptions(c, decoder), Model: modelName, Version: version(), Logger: logger,
 	})
 	ln, err := net.Listen("tcp", c.String(addrFlag.Name))
 	if err != nil {
@@ -144,7 +137,7 @@ func serveAction(c *cli.Context) error {
 	for _, h := range heads {
 		names = append(names, h.Name)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "serving %s on http://%s (backbone %s, pixels %s)\n", strings.Join(names, ", "), ln.Addr(), filepath.Base(r.Path), pixels)
+	fmt.Fprintf(c.App.ErrWriter, "serving %s on http://%s (model %s, pixels %s)\n", strings.Join(names, ", "), ln.Addr(), modelName, pixels)
 	logger.Info("listening", "addr", ln.Addr().String(), "heads", names)
 
 	hup := make(chan os.Signal, 1)
@@ -152,6 +145,10 @@ func serveAction(c *cli.Context) error {
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
+			if specs == nil {
+				logger.Error("reload refused", "err", serve.ErrFixedModel)
+				continue
+			}
 			fresh, err := loadHeads(c, specs, false)
 			if err == nil {
 				err = engine.Swap(fresh)
@@ -179,4 +176,49 @@ func serveAction(c *cli.Context) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveEngine opens what serve serves: an exported classifier, or the
+// backbone of the heads with the heads. cleanup releases the session.
+func serveEngine(c *cli.Context, specs []headSpec) (e *serve.Engine, name string, cleanup func(), err error) {
+	if p := c.String(classifierFlag.Name); p != "" {
+		m, err := onnxgraph.ReadFile(p)
+		if err != nil {
+			return nil, "", nil, usageError{err}
+		}
+		dev, err := backbone.ParseDevice(c.String(deviceFlag.Name))
+		if err != nil {
+			return nil, "", nil, usageError{err}
+		}
+		cl, err := models.OpenClassifier(m, p, backbone.Options{LibraryPath: c.String(ortLibFlag.Name), Device: dev, Threads: c.Int(threadsFlag.Name)})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		return serve.ClassifierEngine(cl, name), filepath.Base(p), func() { cl.Destroy() }, nil
+	}
+	heads, err := loadHeads(c, specs, true)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := checkModelFlags(c); err != nil {
+		return nil, "", nil, err
+	}
+	b, r, resizer, err := openBackbone(c)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	decoder, err := dataset.ParseDecoder(c.String(decoderFlag.Name))
+	if err != nil {
+		b.Destroy()
+		return nil, "", nil, usageError{err}
+	}
+	pixels := dataset.PixelSpec{Resizer: resizer, Decoder: decoder}
+	source := models.Provenance(b.Info(), pixels, absPath(r.Path), catalogueName(r))
+	e, err = serve.NewEngine(b, pixels, source, heads)
+	if err != nil {
+		b.Destroy()
+		return nil, "", nil, usageError{err}
+	}
+	return e, filepath.Base(r.Path), func() { b.Destroy() }, nil
 }

@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"syscall"
@@ -29,23 +31,7 @@ func TestServe(t *testing.T) {
 	var preds []Prediction
 	json.Unmarshal([]byte(mustRun(t, dir, "predict", "--head", "h.json", imgs[0], "--format", "json", "-q").stdout), &preds)
 
-	cmd := command(t, dir, nil, "serve", "--head", "shapes=h.json", "--addr", "127.0.0.1:0")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(stderr)
-	var url string
-	for url == "" && lines.Scan() {
-		if m := regexp.MustCompile(`on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		t.Fatal("serve did not say where it listens")
-	}
-	go io.Copy(io.Discard, stderrRest(lines)) // the pipe must not fill
+	cmd, url := startServe(t, dir, "--head", "shapes=h.json")
 
 	classify := func() serve.ClassifyResponse {
 		t.Helper()
@@ -88,6 +74,66 @@ func TestServe(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v", err)
+	}
+}
+
+// startServe starts transfer serve on a free port and returns it with its
+// URL.
+func startServe(t *testing.T, dir string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := command(t, dir, nil, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(stderr)
+	var url string
+	for url == "" && lines.Scan() {
+		if m := regexp.MustCompile(`on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatal("serve did not say where it listens")
+	}
+	go io.Copy(io.Discard, stderrRest(lines)) // the pipe must not fill
+	return cmd, url
+}
+
+// TestServeClassifier: an exported classifier, with and without its
+// preprocessing inside, serves predict --classifier's probabilities.
+func TestServeClassifier(t *testing.T) {
+	dir := experimentDir(t)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "3", "-o", "h.json", "-q")
+	imgs, _ := filepath.Glob(filepath.Join(dir, "images", "*", "*.jpg"))
+	img, _ := os.ReadFile(imgs[1])
+	for _, extra := range [][]string{nil, {"--with-preprocessing"}} {
+		mustRun(t, dir, append([]string{"export", "--head", "h.json", "-o", "c.onnx"}, extra...)...)
+		var preds []Prediction
+		json.Unmarshal([]byte(mustRun(t, dir, "predict", "--classifier", "c.onnx", imgs[1], "--format", "json", "-q").stdout), &preds)
+		cmd, url := startServe(t, dir, "--classifier", "c.onnx")
+		resp, err := http.Post(url+"/v1/classify?k=1", "image/jpeg", bytes.NewReader(img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got serve.ClassifyResponse
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if len(got.Results) != 1 || len(got.Results[0].Heads) != 1 || got.Results[0].Heads[0].Head != "c" {
+			t.Fatalf("%v: %+v", extra, got)
+		}
+		top := got.Results[0].Heads[0].Top[0]
+		if top.Class != preds[0].Top[0].Class || math.Abs(top.Probability-preds[0].Top[0].Probability) > 1e-6 {
+			t.Errorf("%v: serve %+v, predict %+v", extra, top, preds[0].Top[0])
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("%v: after SIGTERM: %v", extra, err)
+		}
+	}
+	if r := transfer(t, dir, nil, "serve", "--classifier", "c.onnx", "--head", "h.json"); r.code != exitBadInput {
+		t.Errorf("--classifier with --head: exit %d", r.code)
 	}
 }
 
