@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
@@ -103,6 +104,10 @@ type Cache struct {
 	path     string
 	version  int  // schema version of the file
 	readOnly bool // opened by OpenCacheReadOnly
+	// precision stores new embeddings; overflows counts half-precision
+	// overflows.
+	precision Precision
+	overflows atomic.Int64
 
 	getStmt *sql.Stmt
 }
@@ -112,6 +117,79 @@ type Cache struct {
 // schema version; anything else is refused untouched, with ErrNotCache or
 // ErrCacheTooNew.
 func OpenCache(path string) (*Cache, error) {
+	return OpenCacheWith(path, CacheOptions{})
+}
+
+// CacheOptions configure OpenCacheWith.
+type CacheOptions struct {
+	// Precision is how a new cache stores embeddings (Float32 when empty).
+	// An existing cache keeps its own; asking another of it is
+	// ErrPrecision.
+	Precision Precision
+}
+
+// ErrPrecision reports a precision asked of a cache that stores another.
+var ErrPrecision = errors.New("the cache stores another precision")
+
+// OpenCacheWith is OpenCache with options.
+func OpenCacheWith(path string, opts CacheOptions) (*Cache, error) {
+	c, err := openRetrying(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.setPrecision(opts.Precision); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// setPrecision records a new cache's precision, or checks an existing
+// one's against want.
+func (c *Cache) setPrecision(want Precision) error {
+	var have string
+	err := c.db.QueryRow(`SELECT value FROM meta WHERE key = 'precision'`).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		var n int
+		if err := c.db.QueryRow(`SELECT count(*) FROM embeddings`).Scan(&n); err != nil {
+			return c.fail(err)
+		}
+		if n > 0 || want == "" || want == Float32 {
+			c.precision = Float32 // older caches and the default
+			if want == Float16 {
+				return fmt.Errorf("cache %s: %w: it holds float32 embeddings; float16 applies to a new cache (pass another --cache)", c.path, ErrPrecision)
+			}
+			return nil
+		}
+		if _, err := c.db.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('precision', ?)`, string(want)); err != nil {
+			return c.fail(err)
+		}
+		c.precision = want
+	case err != nil:
+		return c.fail(err)
+	default:
+		c.precision = Precision(have)
+		if want != "" && want != c.precision {
+			return fmt.Errorf("cache %s: %w: it stores %s; %s applies to a new cache (pass another --cache)", c.path, ErrPrecision, have, want)
+		}
+	}
+	return nil
+}
+
+// Precision returns how the cache stores new embeddings.
+func (c *Cache) Precision() Precision {
+	if c.precision == "" {
+		return Float32
+	}
+	return c.precision
+}
+
+// Overflows counts the values stored as ±MaxFloat16 because they were
+// beyond half precision's range, since the cache was opened.
+func (c *Cache) Overflows() int64 { return c.overflows.Load() }
+
+func openRetrying(path string) (*Cache, error) {
 	// Processes that open a new cache at the same moment race to create
 	// it; SQLite answers the loser's switch to WAL with SQLITE_BUSY without
 	// waiting, so the whole opening is retried within the busy timeout.
@@ -183,6 +261,10 @@ func OpenCacheReadOnly(path string) (*Cache, error) {
 		return nil, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	c := &Cache{db: db, path: path, version: version, readOnly: true}
+	var p string
+	if db.QueryRow(`SELECT value FROM meta WHERE key = 'precision'`).Scan(&p) == nil {
+		c.precision = Precision(p)
+	}
 	if c.getStmt, err = db.Prepare(getQuery); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
@@ -472,7 +554,7 @@ func (c *Cache) Get(ctx context.Context, k Key, sha string) (Entry, bool, error)
 	if err != nil {
 		return Entry{}, false, c.fail(err)
 	}
-	e := Entry{Vector: decodeVector(vec)}
+	e := Entry{Vector: decodeValues(vec, dim)}
 	if len(e.Vector) != dim {
 		return Entry{}, false, fmt.Errorf("cache %s: entry %s has %d values, recorded dimension %d (run transfer cache check)", c.path, sha, len(e.Vector), dim)
 	}
@@ -542,7 +624,15 @@ func (c *Cache) Put(ctx context.Context, k Key, rows []Row) error {
 			if r.Pixels != "" {
 				pixels = r.Pixels
 			}
-			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, pixels, len(r.Vector), encodeVector(r.Vector), logits, t); err != nil {
+			var vec []byte
+			if c.precision == Float16 {
+				var over int
+				vec, over = encodeHalf(r.Vector)
+				c.overflows.Add(int64(over))
+			} else {
+				vec = encodeVector(r.Vector)
+			}
+			if _, err := emb.ExecContext(ctx, k.Fingerprint, r.SHA256, pixels, len(r.Vector), vec, logits, t); err != nil {
 				return c.fail(err)
 			}
 		}
@@ -626,7 +716,7 @@ func (c *Cache) entries(ctx context.Context, k Key, shas []string, vectors bool)
 		}
 		e := Entry{}
 		if vectors {
-			if e.Vector = decodeVector(vec); len(e.Vector) != dim {
+			if e.Vector = decodeValues(vec, dim); len(e.Vector) != dim {
 				return fmt.Errorf("entry %s has %d values, recorded dimension %d (run transfer cache check)", sha, len(e.Vector), dim)
 			}
 			if logits != nil {

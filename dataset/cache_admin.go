@@ -118,14 +118,14 @@ func (c *Cache) Check(ctx context.Context, limit int) ([]Problem, int, error) {
 		case !known:
 			p.What = "fingerprint of no recorded backbone"
 			add(p)
-		case len(vec) != 4*dim:
+		case len(vec) != 4*dim && len(vec) != 2*dim:
 			p.What = fmt.Sprintf("vector of %d bytes, recorded dimension %d", len(vec), dim)
 			add(p)
 		case dim != bd:
 			p.What = fmt.Sprintf("dimension %d, its backbone's is %d", dim, bd)
 			add(p)
 		}
-		if len(vec)%4 == 0 && !finite32(decodeVector(vec)) {
+		if (len(vec) == 4*dim || len(vec) == 2*dim) && !finite32(decodeValues(vec, dim)) {
 			p.What = "vector holds NaN or infinite values"
 			add(p)
 		}

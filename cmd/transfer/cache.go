@@ -74,7 +74,7 @@ func cacheStats(c *cli.Context) error {
 		return err
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "cache %s: %.1f MB, %d distinct images\n\n", s.Path, float64(s.Bytes)/1e6, s.Images)
+	fmt.Fprintf(w, "cache %s: %.1f MB, %d distinct images, %s embeddings\n\n", s.Path, float64(s.Bytes)/1e6, s.Images, cache.Precision())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FINGERPRINT\tMODEL\tTENSOR\tDIM\tPREPROCESS\tRESIZE\tENTRIES\tWITH LOGITS")
 	for _, b := range s.Backbones {

@@ -20,7 +20,7 @@ import (
 )
 
 func embedFlags() []cli.Flag {
-	return []cli.Flag{cacheFlag, rehashFlag, batchFlag, oldBatchFlag, workersFlag, strictFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag, debugFlag}
+	return []cli.Flag{cacheFlag, cachePrecisionFlag, rehashFlag, batchFlag, oldBatchFlag, workersFlag, strictFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag, debugFlag}
 }
 
 // checkRuntimeFlags refuses counts that cannot be meant.
@@ -77,7 +77,18 @@ func openSessionFor(c *cli.Context, mustSave bool) (*session, error) {
 		return nil, usageError{err}
 	}
 	path := c.String(cacheFlag.Name)
-	cache, err := dataset.OpenCache(path)
+	var precision dataset.Precision
+	if v := c.String(cachePrecisionFlag.Name); c.IsSet(cachePrecisionFlag.Name) {
+		if precision, err = dataset.ParsePrecision(v); err != nil {
+			b.Destroy()
+			return nil, usageError{fmt.Errorf("--cache-precision: %w", err)}
+		}
+	}
+	cache, err := dataset.OpenCacheWith(path, dataset.CacheOptions{Precision: precision})
+	if errors.Is(err, dataset.ErrPrecision) {
+		b.Destroy()
+		return nil, usageError{err}
+	}
 	if err != nil && !mustSave && !errors.Is(err, dataset.ErrNotCache) && !errors.Is(err, dataset.ErrCacheTooNew) {
 		if ro, rerr := dataset.OpenCacheReadOnly(path); rerr == nil {
 			fmt.Fprintf(c.App.ErrWriter, "warning: %v\nreading the cache as it is: embeddings it lacks are computed for this run and not saved\n", err)
@@ -133,6 +144,9 @@ func (s *session) embed(ctx context.Context, set *dataset.Set, collect, keepLogi
 		}
 		if !c.Bool(quietFlag.Name) || err != nil {
 			fmt.Fprintf(stderr, "%s (%s)\n", x.Summary(), x.Elapsed.Round(time.Millisecond))
+		}
+		if n := s.cache.Overflows(); n > 0 {
+			fmt.Fprintf(stderr, "warning: %d embedding values were beyond float16's ±%d and are stored as ±%d in the float16 cache; use a float32 cache (the default) for this model\n", n, dataset.MaxFloat16, dataset.MaxFloat16)
 		}
 		if x.SaveErr != nil {
 			fmt.Fprintf(stderr, "warning: %d embeddings could not be saved to the cache (%v); they are used for this run only: free space, or pass a writable --cache to keep them\n", x.Unsaved, x.SaveErr)

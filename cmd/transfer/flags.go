@@ -284,6 +284,10 @@ var (
 	runsCommandFlag = &cli.BoolFlag{Name: "command", Category: catOutput, Usage: "print only the command that reproduces the run"}
 )
 
+// cachePrecisionFlag sets a new cache's storage precision.
+var cachePrecisionFlag = &cli.StringFlag{Name: "cache-precision", Category: catCache, Value: string(dataset.Float32),
+	Usage: "float32 (exact), or float16 (half the bytes; values rounded to the nearest half) for a new cache; an existing cache keeps its own"}
+
 // Downloads.
 var (
 	mirrorFlag  = &cli.StringFlag{Name: "mirror", Category: catModel, Usage: "fetch every download from URL/<file name> instead of its origin, with the same checksum (transfer models list --urls lists the files)"}

@@ -85,3 +85,21 @@ func TestBadImageCorpusExtract(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat16CacheCLI: --cache-precision float16 makes a half-size cache
+// that train, stats and export read as any other; asking float32 of it is
+// refused.
+func TestFloat16CacheCLI(t *testing.T) {
+	dir := experimentDir(t)
+	mustRun(t, dir, "extract", "--model", "model.onnx", "--data", "images", "--cache", "half.db", "--cache-precision", "float16", "-q")
+	if r := mustRun(t, dir, "cache", "stats", "--cache", "half.db"); !strings.Contains(r.stdout, "float16 embeddings") {
+		t.Errorf("stats:\n%s", r.stdout)
+	}
+	r := mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--cache", "half.db", "--cv", "3", "-q")
+	if !strings.Contains(r.stdout, "validation accuracy") || strings.Contains(r.stderr, "24 embedded") {
+		t.Errorf("train on the float16 cache:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if r := transfer(t, dir, nil, "extract", "--model", "model.onnx", "--data", "images", "--cache", "half.db", "--cache-precision", "float32"); r.code != exitBadInput || !strings.Contains(r.stderr, "it stores float16") {
+		t.Errorf("float32 asked of it: exit %d\n%s", r.code, r.stderr)
+	}
+}
