@@ -63,7 +63,7 @@ func BenchmarkCache(b *testing.B) {
 }
 
 // BenchmarkLoadForTraining times what train does before its first epoch on
-// 60,000 cached images: list the set, find every file's embedding through
+// 60,000 cached images, in a float32 and a float16 cache: list the set, find every file's embedding through
 // the cache (by path record, without reading the files) and collect the
 // vectors. Compare with BenchmarkTrainEpoch in package head.
 func BenchmarkLoadForTraining(b *testing.B) {
@@ -81,41 +81,47 @@ func BenchmarkLoadForTraining(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := newFake("fp")
-	f.info.Dim = dim
-	c, err := dataset.OpenCache(filepath.Join(dir, "cache.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	// Fill the cache as an extraction would have: the fake's vectors are
-	// 4 values, so store 1280-value rows under the same digests directly.
-	ctx := context.Background()
-	k := dataset.CacheKey(f.info, dataset.Resizer{Width: 8, Height: 8}, dataset.GoDecoder)
-	var batch []dataset.Row
-	for _, it := range set.Items {
-		data, _ := os.ReadFile(it.Path)
-		sum := sha256.Sum256(data)
-		abs, _ := filepath.Abs(it.Path)
-		st, _ := os.Stat(it.Path)
-		batch = append(batch, dataset.Row{SHA256: hex.EncodeToString(sum[:]), Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano(), Vector: make([]float32, dim)})
-		if len(batch) == 500 {
+	for _, prec := range []dataset.Precision{dataset.Float32, dataset.Float16} {
+		b.Run(string(prec), func(b *testing.B) {
+			f := newFake("fp")
+			f.info.Dim = dim
+			c, err := dataset.OpenCacheWith(filepath.Join(dir, string(prec)+".db"), dataset.CacheOptions{Precision: prec})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			// Fill the cache as an extraction would have: the fake's vectors are
+			// 4 values, so store 1280-value rows under the same digests directly.
+			ctx := context.Background()
+			k := dataset.CacheKey(f.info, dataset.Resizer{Width: 8, Height: 8}, dataset.GoDecoder)
+			var batch []dataset.Row
+			for _, it := range set.Items {
+				data, _ := os.ReadFile(it.Path)
+				sum := sha256.Sum256(data)
+				abs, _ := filepath.Abs(it.Path)
+				st, _ := os.Stat(it.Path)
+				batch = append(batch, dataset.Row{SHA256: hex.EncodeToString(sum[:]), Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano(), Vector: make([]float32, dim)})
+				if len(batch) == 500 {
+					c.Put(ctx, k, batch)
+					batch = batch[:0]
+				}
+			}
 			c.Put(ctx, k, batch)
-			batch = batch[:0]
-		}
-	}
-	c.Put(ctx, k, batch)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		s, err := dataset.FromFolders(filepath.Join(dir, "data"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		x, err := dataset.Extract(ctx, s, f, c, dataset.ExtractOptions{Resizer: dataset.Resizer{Width: 8, Height: 8}, Collect: true})
-		if err != nil || x.Cached != n || f.images.Load() != 0 {
-			b.Fatalf("%v: %s", err, x.Summary())
-		}
-		b.ReportMetric(time.Since(start).Seconds(), "s/load")
+			st, _ := c.Stats(ctx)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				s, err := dataset.FromFolders(filepath.Join(dir, "data"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				x, err := dataset.Extract(ctx, s, f, c, dataset.ExtractOptions{Resizer: dataset.Resizer{Width: 8, Height: 8}, Collect: true})
+				if err != nil || x.Cached != n || f.images.Load() != 0 {
+					b.Fatalf("%v: %s", err, x.Summary())
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "s/load")
+				b.ReportMetric(float64(st.Bytes)/n, "bytes/embedding")
+			}
+		})
 	}
 }
