@@ -142,14 +142,7 @@ func sides(data head.Data, p Protocol, seed uint64, res *Result) (head.Data, *he
 		res.Train = allRows(data.Len())
 		res.Validation = allRows(val.Len())
 		if data.Keys != nil && val.Keys != nil {
-			seen := keySet(data.Keys, res.Train)
-			res.Validation = slices.DeleteFunc(res.Validation, func(i int) bool {
-				if seen[val.Keys[i]] {
-					res.Withheld = append(res.Withheld, i)
-					return true
-				}
-				return false
-			})
+			res.Validation, res.Withheld = withhold(res.Validation, val.Keys, keySet(data.Keys, res.Train))
 			if len(res.Validation) == 0 {
 				return head.Data{}, nil, errors.New("every validation image is also a training image")
 			}
@@ -170,14 +163,7 @@ func sides(data head.Data, p Protocol, seed uint64, res *Result) (head.Data, *he
 		if err == nil && data.Keys != nil {
 			// A validation row that repeats a training image's content
 			// would be validated on what the head learnt: it trains.
-			seen := keySet(data.Keys, s.Train)
-			s.Val = slices.DeleteFunc(s.Val, func(i int) bool {
-				if seen[data.Keys[i]] {
-					res.Withheld = append(res.Withheld, i)
-					return true
-				}
-				return false
-			})
+			s.Val, res.Withheld = withhold(s.Val, data.Keys, keySet(data.Keys, s.Train))
 			s.Train = append(s.Train, res.Withheld...)
 			slices.Sort(s.Train)
 		}
@@ -196,6 +182,19 @@ func allRows(n int) []int {
 		r[i] = i
 	}
 	return r
+}
+
+// withhold splits validation rows into those to validate on and those
+// whose content the training rows hold (seen).
+func withhold(rows []int, keys []string, seen map[string]bool) (kept, withheld []int) {
+	for _, i := range rows {
+		if seen[keys[i]] {
+			withheld = append(withheld, i)
+		} else {
+			kept = append(kept, i)
+		}
+	}
+	return kept, withheld
 }
 
 func keySet(keys []string, rows []int) map[string]bool {
