@@ -33,7 +33,7 @@ type objective struct {
 	d, c    int
 
 	z       []float64 // n×C logits, then their gradient
-	wt, gwt []float64 // C×D: the kernel and its gradient, transposed
+	wt, gwt []float64 // C×D: the kernel and its gradient, transposed (kernel.go)
 	x       []float64 // the θ of the remembered values
 	f       float64
 	grad    []float64
@@ -58,38 +58,13 @@ func (o *objective) eval(theta []float64) {
 	o.evals++
 	d, c, n := o.d, o.c, o.data.Len()
 	w, b := theta[:d*c], theta[d*c:]
-	// The transposed kernel makes each row's logits C dot products of D
-	// values and its gradient C scaled additions of the row (see trainer).
-	for l := 0; l < d; l++ {
-		for k := 0; k < c; k++ {
-			o.wt[k*d+l] = w[l*c+k]
-		}
-	}
-	src := o.data.X.RawMatrix()
-	for i := 0; i < n; i++ {
-		x := src.Data[i*src.Stride : i*src.Stride+d]
-		zr := o.z[i*c : (i+1)*c]
-		for k := range zr {
-			zr[k] = floats.Dot(x, o.wt[k*d:(k+1)*d]) + b[k]
-		}
-	}
+	transpose(o.wt, w, d, c)
+	x := o.data.X.RawMatrix()
+	logitsT(o.z, x, nil, o.wt, b)
 	lossSum, correct := crossEntropy(o.z, c, o.data.Y, o.weights)
-	clear(o.gwt)
-	gb := o.grad[d*c:]
-	clear(gb)
-	for i := 0; i < n; i++ {
-		x := src.Data[i*src.Stride : i*src.Stride+d]
-		for k, g := range o.z[i*c : (i+1)*c] {
-			floats.AddScaled(o.gwt[k*d:(k+1)*d], g, x)
-			gb[k] += g
-		}
-	}
 	gw := o.grad[:d*c]
-	for l := 0; l < d; l++ {
-		for k := 0; k < c; k++ {
-			gw[l*c+k] = o.gwt[k*d+l]
-		}
-	}
+	gradT(o.gwt, o.grad[d*c:], o.z, x, nil)
+	transpose(gw, o.gwt, c, d)
 	f := lossSum / float64(n)
 	if o.l2 > 0 {
 		f += o.l2 * sumSquares(w)

@@ -231,12 +231,9 @@ func checkOptions(train Data, val *Data, opts Options) error {
 }
 
 // trainer holds the buffers of one training run, allocated once. It
-// trains the kernel transposed, C×D, so that the forward pass is C dot
-// products of D values per row and the gradient C scaled additions of a
-// row: long unit-stride loops in gonum's assembly kernels, where a GEMM of a
-// 32×D batch by a D×10 kernel spends its time in calls of length 10. Adam
-// is elementwise, so the layout changes no update; the layer's kernel is
-// written back after every epoch (sync).
+// trains the kernel transposed (see kernel.go); Adam is elementwise, so the
+// layout changes no update, and the layer's kernel is written back after
+// every epoch (sync).
 type trainer struct {
 	layer *Dense
 	data  Data
@@ -268,12 +265,7 @@ func newTrainer(layer *Dense, data Data, opts Options) *trainer {
 	for i := range t.order {
 		t.order[i] = i
 	}
-	w := layer.W.RawMatrix()
-	for l := 0; l < d; l++ {
-		for k := 0; k < c; k++ {
-			t.wt[k*d+l] = w.Data[l*w.Stride+k]
-		}
-	}
+	transpose(t.wt, layer.W.RawMatrix().Data, d, c)
 	t.params = [][]float64{t.wt, layer.B}
 	t.grads = [][]float64{t.gWt, t.gB}
 	return t
@@ -282,12 +274,7 @@ func newTrainer(layer *Dense, data Data, opts Options) *trainer {
 // sync writes the trained kernel into the layer.
 func (t *trainer) sync() {
 	w := t.layer.W.RawMatrix()
-	d, c := w.Rows, w.Cols
-	for l := 0; l < d; l++ {
-		for k := 0; k < c; k++ {
-			w.Data[l*w.Stride+k] = t.wt[k*d+l]
-		}
-	}
+	transpose(w.Data, t.wt, w.Cols, w.Rows)
 }
 
 // epoch runs one shuffled pass and returns its running-average metrics.
@@ -309,30 +296,17 @@ func (t *trainer) epoch(rng *rand.Rand) Epoch {
 // step trains on the rows idx and returns the batch's loss (mean, plus the
 // L2 term) and correct count, both from before the update.
 func (t *trainer) step(idx []int) (float64, int) {
-	d, c, bs := t.data.Dim(), len(t.gB), len(idx)
-	src := t.data.X.RawMatrix()
+	c, bs := len(t.gB), len(idx)
+	x := t.data.X.RawMatrix()
 	z := t.zb[:bs*c]
+	logitsT(z, x, idx, t.wt, t.layer.B)
 	for k, i := range idx {
-		x := src.Data[i*src.Stride : i*src.Stride+d]
-		zr := z[k*c : (k+1)*c]
-		for j := range zr {
-			zr[j] = floats.Dot(x, t.wt[j*d:(j+1)*d]) + t.layer.B[j]
-		}
 		t.yb[k] = t.data.Y[i]
 	}
 	lossSum, correct := crossEntropy(z, c, t.yb[:bs], t.opts.ClassWeights)
 	loss := lossSum / float64(bs)
-
-	// dWᵀ = dZᵀ·x (+ 2·L2·Wᵀ); db = Σ_rows dZ.
-	clear(t.gWt)
-	clear(t.gB)
-	for k, i := range idx {
-		x := src.Data[i*src.Stride : i*src.Stride+d]
-		for j, g := range z[k*c : (k+1)*c] {
-			floats.AddScaled(t.gWt[j*d:(j+1)*d], g, x)
-			t.gB[j] += g
-		}
-	}
+	// The L2 term adds 2·L2·Wᵀ to the gradient.
+	gradT(t.gWt, t.gB, z, x, idx)
 	if l2 := t.opts.L2; l2 > 0 {
 		loss += l2 * sumSquares(t.wt)
 		floats.AddScaled(t.gWt, 2*l2, t.wt)
@@ -345,10 +319,6 @@ func (t *trainer) step(idx []int) (float64, int) {
 func (t *trainer) gradW() []float64 {
 	d, c := t.data.Dim(), len(t.gB)
 	g := make([]float64, d*c)
-	for l := 0; l < d; l++ {
-		for k := 0; k < c; k++ {
-			g[l*c+k] = t.gWt[k*d+l]
-		}
-	}
+	transpose(g, t.gWt, c, d)
 	return g
 }
