@@ -475,20 +475,19 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 	rec, isKnown := k.paths[abs]
 	isKnown = isKnown && !opts.Rehash && rec.size == ev.row.Size && rec.mtimeNS == ev.row.MtimeNS &&
 		rec.inode == ev.row.Inode && rec.ctimeNS == ev.row.CtimeNS
-	// jpeg decides the key when the decoder matters to JPEGs only: a
-	// look at the first bytes, read before the rest when the digest is
-	// known.
+	// The decoder matters to JPEGs only (see ImageKey). jpeg says whether
+	// the image is one, as far as it is known: a row under the decoder's
+	// key serves any format (for the others it holds the plain key's
+	// pixels), so only a row under the plain key alone needs a look at the
+	// file's first bytes, to tell a JPEG's row made by another decoder
+	// from the others'.
 	jpeg := true
 	if isKnown {
 		sha = rec.sha
 		e, ok := k.entries[sha]
-		if k.twoKeys() {
+		if pe, pok := k.plainEntries[sha]; !ok && pok {
 			if jpeg = fileIsJPEG(it.Path); !jpeg {
-				// Under the plain key, else a row an older version
-				// stored under the decoder's: the same pixels.
-				if pe, pok := k.plainEntries[sha]; pok {
-					e, ok = pe, true
-				}
+				e, ok = pe, true
 			}
 		}
 		if ok && (!opts.KeepLogits || e.Logits != nil) {
@@ -511,7 +510,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 	ev.row.SHA256 = sha
 	lookup := key
 	if !jpeg {
-		lookup, ev.row.Pixels = k.plain, k.plain.Pixels
+		lookup = k.plain
 	}
 	e, hit, err := cache.Get(ctx, lookup, sha)
 	if err == nil && !hit && !jpeg {
@@ -531,6 +530,10 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}
+	}
+	// A new row goes under its format's key.
+	if k.twoKeys() && !isJPEG(data) {
+		ev.row.Pixels = k.plain.Pixels
 	}
 	img, err := Prepare(ctx, data, opts.Resizer, opts.Decode)
 	if err != nil {
