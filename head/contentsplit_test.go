@@ -116,3 +116,19 @@ func TestContentSplitKeepsDuplicatesTogether(t *testing.T) {
 		t.Error("keys without duplicates changed the folds")
 	}
 }
+
+func TestTop(t *testing.T) {
+	for _, tc := range []struct {
+		p    []float64
+		k    int
+		want string
+	}{
+		{[]float64{0.1, 0.6, 0.3}, 2, "[1 2]"},
+		{[]float64{0.25, 0.5, 0.25}, 3, "[1 0 2]"}, // ties keep their order
+		{[]float64{0.4, 0.6}, 5, "[1 0]"},          // k capped
+	} {
+		if got := fmt.Sprint(head.Top(tc.p, tc.k)); got != tc.want {
+			t.Errorf("Top(%v, %d) = %s, want %s", tc.p, tc.k, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -153,4 +154,15 @@ func argmax(v []float64) int {
 		}
 	}
 	return best
+}
+
+// Top returns the indices of the k largest of p, largest first; equal
+// values keep their order. k is capped at len(p).
+func Top(p []float64, k int) []int {
+	order := make([]int, len(p))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
+	return order[:min(k, len(p))]
 }

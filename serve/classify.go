@@ -8,11 +8,11 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
 )
 
 // ClassProb is a class and its probability.
@@ -222,15 +222,9 @@ func (s *Server) decodeOptions() dataset.DecodeOptions {
 
 // top returns the k most probable classes.
 func top(p []float64, classes []string, k int) []ClassProb {
-	order := make([]int, len(p))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
-	k = min(k, len(p))
-	out := make([]ClassProb, k)
-	for i, j := range order[:k] {
-		out[i] = ClassProb{Class: classes[j], Probability: p[j]}
+	var out []ClassProb
+	for _, j := range head.Top(p, k) {
+		out = append(out, ClassProb{Class: classes[j], Probability: p[j]})
 	}
 	return out
 }

@@ -104,7 +104,7 @@ func eval(c *cli.Context) error {
 	}
 	recordEval(c, set, sess, data, ev)
 	_, _, items := x.Rows(set)
-	wrong := misclassified(m, data, set, items)
+	wrong := misclassified(m, data, met.Predicted, set, items)
 	if p := c.String(errorsFlag.Name); p != "" {
 		if err := atomicfile.WriteFile(p, csvBytes(errorRows(wrong)), 0o644); err != nil {
 			return err
@@ -144,20 +144,15 @@ type mistake struct {
 	Probability float64
 }
 
-// misclassified lists the images the head gets wrong, the most confident
-// mistakes first: those are the mislabelled images or the real confusions.
-func misclassified(m *head.Model, data head.Data, set *dataset.Set, items []int) []mistake {
+// misclassified lists the images the head gets wrong (predicted, as
+// Evaluate found them), the most confident mistakes first: those are the
+// mislabelled images or the real confusions.
+func misclassified(m *head.Model, data head.Data, predicted []int, set *dataset.Set, items []int) []mistake {
 	probs := m.Layer.Predict(nil, data.X)
 	var out []mistake
 	for r, y := range data.Y {
 		row := probs.RawRowView(r)
-		best := 0
-		for j, p := range row {
-			if p > row[best] {
-				best = j
-			}
-		}
-		if best != y {
+		if best := predicted[r]; best != y {
 			out = append(out, mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: row[best]})
 		}
 	}

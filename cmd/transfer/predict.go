@@ -7,7 +7,6 @@ import (
 	"image"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"text/tabwriter"
 	"unicode/utf8"
@@ -125,12 +124,7 @@ func writePredictions(c *cli.Context, set *dataset.Set, probs [][]float64, class
 		} else if !allFinite(probs[i]) {
 			return fmt.Errorf("%w: %s gives %v; the model's weights are unusable", head.ErrNonFiniteOutput, it.Path, probs[i])
 		} else {
-			order := make([]int, len(classes))
-			for j := range order {
-				order[j] = j
-			}
-			sort.SliceStable(order, func(a, b int) bool { return probs[i][order[a]] > probs[i][order[b]] })
-			for _, j := range order[:k] {
+			for _, j := range head.Top(probs[i], k) {
 				p.Top = append(p.Top, ClassProb{Class: classes[j], Probability: probs[i][j]})
 			}
 			if best := p.Top[0]; best.Probability >= minConf {
