@@ -1,12 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/atomicfile"
 )
 
 func evalCommand() *cli.Command {
@@ -106,7 +103,7 @@ func eval(c *cli.Context) error {
 	_, _, items := x.Rows(set)
 	wrong := misclassified(m, data, met.Predicted, set, items)
 	if p := c.String(errorsFlag.Name); p != "" {
-		if err := atomicfile.WriteFile(p, csvBytes(errorRows(wrong)), 0o644); err != nil {
+		if err := report.Errors(p, wrong); err != nil {
 			return err
 		}
 	}
@@ -136,40 +133,22 @@ func eval(c *cli.Context) error {
 	return nil
 }
 
-// mistake is a misclassified image.
-type mistake struct {
-	Path        string
-	Truth       string
-	Predicted   string
-	Probability float64
-}
-
 // misclassified lists the images the head gets wrong (predicted, as
-// Evaluate found them), the most confident mistakes first: those are the
-// mislabelled images or the real confusions.
-func misclassified(m *head.Model, data head.Data, predicted []int, set *dataset.Set, items []int) []mistake {
+// Evaluate found them), the most confident mistakes first.
+func misclassified(m *head.Model, data head.Data, predicted []int, set *dataset.Set, items []int) []report.Mistake {
 	probs := m.Layer.Predict(nil, data.X)
-	var out []mistake
+	var out []report.Mistake
 	for r, y := range data.Y {
-		row := probs.RawRowView(r)
 		if best := predicted[r]; best != y {
-			out = append(out, mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: row[best]})
+			out = append(out, report.Mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: probs.At(r, best)})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b mistake) int { return cmp.Compare(b.Probability, a.Probability) })
+	report.SortMistakes(out)
 	return out
 }
 
-func errorRows(wrong []mistake) [][]string {
-	rows := [][]string{{"path", "true_class", "predicted_class", "probability"}}
-	for _, w := range wrong {
-		rows = append(rows, []string{w.Path, w.Truth, w.Predicted, strconv.FormatFloat(w.Probability, 'f', 6, 64)})
-	}
-	return rows
-}
-
 // writeWorst prints the n most confident mistakes.
-func writeWorst(w io.Writer, wrong []mistake, n int) {
+func writeWorst(w io.Writer, wrong []report.Mistake, n int) {
 	if len(wrong) == 0 {
 		return
 	}

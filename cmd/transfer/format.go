@@ -1,14 +1,14 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 )
 
 // Output formats, one switch across commands.
@@ -54,29 +54,7 @@ func isJSON(c *cli.Context) bool {
 	return f == formatJSON
 }
 
-// csvSafe keeps a spreadsheet from evaluating a cell: one that starts with
-// =, +, - or @ gets a leading single quote.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // writeCSV writes rows (the first one the header) with every cell made safe.
 func writeCSV(c *cli.Context, rows [][]string) error {
-	return writeCSVTo(c.App.Writer, rows)
-}
-
-func writeCSVTo(out io.Writer, rows [][]string) error {
-	w := csv.NewWriter(out)
-	for _, r := range rows {
-		safe := make([]string, len(r))
-		for i, v := range r {
-			safe[i] = csvSafe(v)
-		}
-		w.Write(safe)
-	}
-	w.Flush()
-	return w.Error()
+	return report.CSV(c.App.Writer, rows)
 }

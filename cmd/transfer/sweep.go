@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +21,6 @@ import (
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
-	"github.com/transfer-go/transfer/internal/atomicfile"
 )
 
 // sweepAxes are the list flags of sweep: each takes comma-separated values,
@@ -331,7 +329,7 @@ func writeSweep(c *cli.Context, format string, grid experiment.Grid, res *sweepR
 		table = append(table, row)
 	}
 	if p := c.String(sweepCSVFlag.Name); p != "" {
-		if err := atomicfile.WriteFile(p, csvBytes(table), 0o644); err != nil {
+		if err := report.WriteCSV(p, table); err != nil {
 			return err
 		}
 	}
@@ -359,12 +357,6 @@ func writeSweep(c *cli.Context, format string, grid experiment.Grid, res *sweepR
 		fmt.Fprintf(w, "best: %s\n", res.Rows[0].Command)
 	}
 	return nil
-}
-
-func csvBytes(rows [][]string) []byte {
-	var b bytes.Buffer
-	writeCSVTo(&b, rows)
-	return b.Bytes()
 }
 
 func plotSweep(path string, grid experiment.Grid, res sweepResult, models bool) error {

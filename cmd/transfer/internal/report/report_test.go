@@ -112,3 +112,16 @@ func TestEpochTicks(t *testing.T) {
 		}
 	}
 }
+
+func TestErrorsCSV(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "errors.csv")
+	err := Errors(p, []Mistake{{"a.jpg", "cat", "dog", 0.6}, {"=cmd.jpg", "dog", "cat", 0.9}, {"b.jpg", "cat", "dog", 0.6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	want := "path,true_class,predicted_class,probability\n'=cmd.jpg,dog,cat,0.900000\na.jpg,cat,dog,0.600000\nb.jpg,cat,dog,0.600000\n"
+	if string(b) != want {
+		t.Errorf("errors.csv:\n%s\nwant:\n%s", b, want)
+	}
+}

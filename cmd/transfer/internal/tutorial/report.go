@@ -1,12 +1,9 @@
 package tutorial
 
 import (
-	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
@@ -108,22 +105,13 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// writeErrors writes step 2's misclassified images as eval --errors does:
-// path, true class, predicted class, probability, most confident first.
+// writeErrors writes step 2's misclassified images as eval --errors does.
 func writeErrors(path string, res *Result) (int, error) {
-	var wrong []ImagePrediction
+	var wrong []report.Mistake
 	for _, p := range res.Full.Predictions {
 		if p.Predicted != p.Truth {
-			wrong = append(wrong, p)
+			wrong = append(wrong, report.Mistake{Path: p.Path, Truth: res.Classes[p.Truth], Predicted: res.Classes[p.Predicted], Probability: p.Probability})
 		}
 	}
-	sort.SliceStable(wrong, func(i, j int) bool { return wrong[i].Probability > wrong[j].Probability })
-	var b strings.Builder
-	cw := csv.NewWriter(&b)
-	cw.Write([]string{"path", "true_class", "predicted_class", "probability"})
-	for _, p := range wrong {
-		cw.Write([]string{p.Path, res.Classes[p.Truth], res.Classes[p.Predicted], strconv.FormatFloat(p.Probability, 'f', 6, 64)})
-	}
-	cw.Flush()
-	return len(wrong), os.WriteFile(path, []byte(b.String()), 0o644)
+	return len(wrong), report.Errors(path, wrong)
 }
