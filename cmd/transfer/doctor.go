@@ -92,19 +92,11 @@ func doctor(c *cli.Context) error {
 		tw.Flush()
 	}
 	if blocked {
-		return exitStatus{code: exitFailure, msg: "a FAIL above keeps transfer extract from running"}
+		// A plain error: exit 1, the status of a run that cannot work.
+		return errors.New("a FAIL above keeps transfer extract from running")
 	}
 	return nil
 }
-
-// exitStatus ends a command with a status and a last line, the account
-// having been printed.
-type exitStatus struct {
-	code int
-	msg  string
-}
-
-func (e exitStatus) Error() string { return e.msg }
 
 func doctorRuntime(c *cli.Context, device backbone.Device) []finding {
 	path, src, err := backbone.FindLibrary(c.String(ortLibFlag.Name))

@@ -42,10 +42,6 @@ func exitCode(err error) int {
 	if errors.As(err, &u) {
 		return exitBadInput
 	}
-	var es exitStatus
-	if errors.As(err, &es) {
-		return es.code
-	}
 	for _, target := range badInputErrors {
 		if errors.Is(err, target) {
 			return exitBadInput
