@@ -151,16 +151,18 @@ func (c *Cache) setPrecision(want Precision) error {
 	err := c.db.QueryRow(`SELECT value FROM meta WHERE key = 'precision'`).Scan(&have)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		var n int
-		if err := c.db.QueryRow(`SELECT count(*) FROM embeddings`).Scan(&n); err != nil {
+		// Older caches and the default store float32; only a new, empty
+		// cache can be made float16 (one look for a row, not a count).
+		c.precision = Float32
+		if want != Float16 {
+			return nil
+		}
+		var any bool
+		if err := c.db.QueryRow(`SELECT EXISTS (SELECT 1 FROM embeddings)`).Scan(&any); err != nil {
 			return c.fail(err)
 		}
-		if n > 0 || want == "" || want == Float32 {
-			c.precision = Float32 // older caches and the default
-			if want == Float16 {
-				return fmt.Errorf("cache %s: %w: it holds float32 embeddings; float16 applies to a new cache (pass another --cache)", c.path, ErrPrecision)
-			}
-			return nil
+		if any {
+			return fmt.Errorf("cache %s: %w: it holds float32 embeddings; float16 applies to a new cache (pass another --cache)", c.path, ErrPrecision)
 		}
 		if _, err := c.db.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('precision', ?)`, string(want)); err != nil {
 			return c.fail(err)
