@@ -73,3 +73,19 @@ func (c *Classifier) Destroy() error { return nil }
 
 // CUDAProvider reports that a build without cgo has no ONNX Runtime.
 func CUDAProvider() error { return ErrNoCgo }
+
+// Tap is unavailable without cgo; see the cgo build for documentation.
+type Tap struct{ info Info }
+
+// OpenTap fails with ErrNoCgo.
+func OpenTap(m *onnxgraph.Model, path string, opts Options, tensors []string) (*Tap, error) {
+	return nil, ErrNoCgo
+}
+
+func (t *Tap) Info() Info { return t.info }
+
+func (t *Tap) Run(ctx context.Context, batch []float32, n int, f func(i int, values []float32)) error {
+	return ErrNoCgo
+}
+
+func (t *Tap) Destroy() error { return nil }

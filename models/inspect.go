@@ -24,6 +24,8 @@ type Report struct {
 	Outputs  []Tensor
 	// Catalogue is the matching catalogue entry's name, or "".
 	Catalogue string
+	// Quantized describes a model written by Quantize; nil for a float one.
+	Quantized *Quantization
 	Info      backbone.Info
 	// Resize and ResizeSource are the image resize mode and why.
 	Resize       string
@@ -56,6 +58,7 @@ func Inspect(r *Resolved) (*Report, error) {
 	if r.Known {
 		rep.Catalogue = r.Entry.Name
 	}
+	rep.Quantized = ReadQuantization(r.Model)
 	for _, vi := range ix.Inputs() {
 		rep.Inputs = append(rep.Inputs, tensorOf(vi))
 	}
@@ -78,6 +81,9 @@ func Inspect(r *Resolved) (*Report, error) {
 	}
 	if r.Known && r.Options.Preprocess == r.Entry.Preprocess && rep.Info.PreprocessSource == "given" {
 		rep.Info.PreprocessSource = "catalogue (" + r.Entry.Name + ")"
+	}
+	if q := rep.Quantized; q != nil && q.Preprocess == rep.Info.Preprocess.Name && rep.Info.PreprocessSource == "given" {
+		rep.Info.PreprocessSource = "recorded by models quantize (from " + q.SourceName + ")"
 	}
 	return rep, nil
 }
@@ -119,6 +125,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 		p("catalogue", "%s", rep.Catalogue)
 	} else {
 		p("catalogue", "not a catalogue model; settings read from the graph")
+	}
+	if q := rep.Quantized; q != nil {
+		p("quantized", "%s", q.Description)
+		p("quantized from", "%s (sha256 %s)", q.SourceName, q.Source)
 	}
 	p("producer", "%s", orDash(rep.Producer))
 	p("ir / opset", "%d / %d", rep.IR, rep.Opset)

@@ -59,6 +59,10 @@ func Resolve(ref string, s Settings, dir string) (*Resolved, error) {
 	if r.Known {
 		o.Layout, o.Preprocess, o.EmbeddingOutput = r.Entry.Layout, r.Entry.Preprocess, r.Entry.Embedding
 		r.Resize, r.ResizeSource = r.Entry.Resize, "catalogue ("+r.Entry.Name+")"
+	} else if q := ReadQuantization(m); q != nil {
+		if err := q.settings(r); err != nil {
+			return nil, fmt.Errorf("model %s: %w", path, err)
+		}
 	}
 	if s.Preprocess != "" {
 		if o.Preprocess, err = backbone.ParsePreprocess(s.Preprocess); err != nil {

@@ -40,6 +40,7 @@ func modelsCommand() *cli.Command {
 					modelsDirFlag, deviceFlag, threadsFlag, ortLibFlag},
 				Action: modelsInspect,
 			},
+			quantizeCommand(),
 		},
 	}
 }
