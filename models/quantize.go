@@ -23,12 +23,19 @@ const (
 	MetaSource       = "transfer.source"
 )
 
+// DefaultFloatConvs keeps MobileNetV2's stem, its first convolution and
+// the depthwise one after it, in float32 (see quant.NewPlan for why).
+const DefaultFloatConvs = 2
+
 // QuantizeOptions control Quantize.
 type QuantizeOptions struct {
 	// Method is "minmax" (the default) or "percentile".
 	Method string
 	// Batch is the number of calibration images run at once (default 4).
 	Batch int
+	// FloatConvs is how many leading convolutions (the stem) stay
+	// float32: 0 means DefaultFloatConvs, -1 none.
+	FloatConvs int
 	// Progress, when set, is called after each calibration batch.
 	Progress func(pass, done, total int)
 }
@@ -40,6 +47,7 @@ type Quantization struct {
 	Method       string
 	Images       int
 	Convs, Adds  int
+	FloatConvs   int
 	Activations  int
 	Removed      int // Relu and Clip nodes made redundant
 	WeightBytes  int
@@ -75,7 +83,14 @@ func Quantize(ctx context.Context, r *Resolved, images []*image.NRGBA, opts Quan
 	if err := quant.Prepare(prepared.Proto); err != nil {
 		return nil, nil, fmt.Errorf("quantize %s: %w", r.Path, err)
 	}
-	plan, err := quant.NewPlan(prepared.Proto.GetGraph(), info.Features.Tensor)
+	floatConvs := opts.FloatConvs
+	switch {
+	case floatConvs == 0:
+		floatConvs = DefaultFloatConvs
+	case floatConvs < 0:
+		floatConvs = 0
+	}
+	plan, err := quant.NewPlan(prepared.Proto.GetGraph(), info.Features.Tensor, floatConvs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("quantize %s: %w", r.Path, err)
 	}
@@ -93,14 +108,14 @@ func Quantize(ctx context.Context, r *Resolved, images []*image.NRGBA, opts Quan
 	}
 	q := &Quantization{
 		Source: r.Model.SHA256, SourceName: r.Path, Method: method.String(), Images: len(images),
-		Convs: sum.Convs, Adds: sum.Adds, Activations: sum.Activations, Removed: sum.Removed, WeightBytes: sum.WeightBytes,
+		Convs: sum.Convs, Adds: sum.Adds, FloatConvs: plan.Float, Activations: sum.Activations, Removed: sum.Removed, WeightBytes: sum.WeightBytes,
 		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), Resize: r.Resize.String(), EmbeddingOut: info.Features.Tensor,
 	}
 	if r.Known {
 		q.SourceName = r.Entry.Name
 	}
-	q.Description = fmt.Sprintf("int8 (QDQ: uint8 activations, per-channel int8 weights; %d convolutions, %d additions; %s calibration on %d images)",
-		q.Convs, q.Adds, q.Method, q.Images)
+	q.Description = fmt.Sprintf("int8 (QDQ: uint8 activations, per-channel int8 weights; %d convolutions, %d additions, the first %d convolutions float; %s calibration on %d images)",
+		q.Convs, q.Adds, q.FloatConvs, q.Method, q.Images)
 	mp := prepared.Proto
 	mp.ProducerName, mp.ProducerVersion = "transfer models quantize", ""
 	mp.MetadataProps = append(mp.MetadataProps,

@@ -55,7 +55,7 @@ func TestQuantizeFlavours(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if q.Convs != 52 || q.Removed != 35 || q.Images != 32 || q.Source != r.Model.SHA256 {
+			if q.Convs != 50 || q.FloatConvs != 2 || q.Removed != 33 || q.Images != 32 || q.Source != r.Model.SHA256 {
 				t.Errorf("quantization %+v", q)
 			}
 			qpath := filepath.Join(dir, "int8.onnx")
@@ -136,8 +136,12 @@ func TestQuantizeShared(t *testing.T) {
 			calib = append(calib, img)
 		}
 	}
-	for _, method := range []string{"minmax", "percentile"} {
-		out, _, err := models.Quantize(ctx, r, calib, models.QuantizeOptions{Method: method})
+	for _, c := range []struct {
+		method string
+		float  int
+	}{{"minmax", 0}, {"percentile", 0}, {"minmax", -1}} {
+		method := fmt.Sprintf("%s, float convs %d", c.method, c.float)
+		out, _, err := models.Quantize(ctx, r, calib, models.QuantizeOptions{Method: c.method, FloatConvs: c.float})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ var (
 	calibrateFlag  = &cli.StringFlag{Name: "calibrate", Category: catData, Usage: "folder (or image files) of representative images to measure activation ranges on (required)"}
 	calibrateNFlag = &cli.IntFlag{Name: "calibrate-n", Category: catData, Value: 200, Usage: "use at most N of the calibration images, spread over the folder"}
 	methodFlag     = &cli.StringFlag{Name: "method", Category: catModel, Value: "minmax", Usage: "activation ranges: minmax, or percentile (clips the rarest 0.001% of each tail)"}
+	floatConvsFlag = &cli.IntFlag{Name: "float-convs", Category: catModel, Value: models.DefaultFloatConvs, Usage: "keep the first N convolutions (the stem, which sees the full-resolution image) in float32; 0 quantises all (fastest, least exact)"}
 	checkNFlag     = &cli.IntFlag{Name: "check", Category: catOutput, Value: 50, Usage: "compare float and int8 embeddings on up to N images not used for calibration (0: skip)"}
 )
 
@@ -29,7 +30,7 @@ func quantizeCommand() *cli.Command {
 			"Activation ranges are measured by running the float model on the calibration images with this project's preprocessing. " +
 			"The result is an ordinary backbone for every command (its embeddings are cached apart from the float model's); " +
 			"`models inspect` says what it was made from.",
-		Flags: slices.Concat(backboneFlags(), []cli.Flag{calibrateFlag, calibrateNFlag, methodFlag, checkNFlag,
+		Flags: slices.Concat(backboneFlags(), []cli.Flag{calibrateFlag, calibrateNFlag, methodFlag, floatConvsFlag, checkNFlag,
 			onnxOutputFlag, batchFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag}),
 		Action: modelsQuantize,
 	}
@@ -47,6 +48,9 @@ func modelsQuantize(c *cli.Context) error {
 	}
 	if n := c.Int(calibrateNFlag.Name); n < 1 {
 		return usageError{fmt.Errorf("--calibrate-n %d: want at least 1 image", n)}
+	}
+	if n := c.Int(floatConvsFlag.Name); n < 0 {
+		return usageError{fmt.Errorf("--float-convs %d: want 0 or more convolutions", n)}
 	}
 	if n := c.Int(checkNFlag.Name); n < 0 {
 		return usageError{fmt.Errorf("--check %d: want 0 or more images", n)}
@@ -100,7 +104,10 @@ func modelsQuantize(c *cli.Context) error {
 	if !quiet {
 		fmt.Fprintf(c.App.ErrWriter, "calibrating %s on %d of %d images (%s)\n", r.Path, len(images), len(set.Items), c.String(methodFlag.Name))
 	}
-	qo := models.QuantizeOptions{Method: c.String(methodFlag.Name), Batch: inferBatch(c)}
+	qo := models.QuantizeOptions{Method: c.String(methodFlag.Name), Batch: inferBatch(c), FloatConvs: c.Int(floatConvsFlag.Name)}
+	if qo.FloatConvs == 0 {
+		qo.FloatConvs = -1
+	}
 	out, q, err := models.Quantize(c.Context, r, images, qo)
 	if err != nil {
 		return err
@@ -114,7 +121,7 @@ func modelsQuantize(c *cli.Context) error {
 		return err
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "quantised %d convolutions and %d additions to int8 (%d Relu/Clip folded into their ranges)\n", q.Convs, q.Adds, q.Removed)
+	fmt.Fprintf(w, "quantised %d convolutions and %d additions to int8, the first %d convolutions kept float (%d Relu/Clip folded into their ranges)\n", q.Convs, q.Adds, q.FloatConvs, q.Removed)
 	fmt.Fprintf(w, "wrote %s: %s, sha256 %s (float source %s)\n", path, megabytes(int64(len(b))), out.SHA256, megabytes(int64(len(r.Model.Bytes))))
 
 	n := c.Int(checkNFlag.Name)

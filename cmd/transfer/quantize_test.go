@@ -28,7 +28,7 @@ func TestModelsQuantize(t *testing.T) {
 		t.Fatalf("quantize: %d\n%s", r.code, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "calibrating model.onnx on 16 of 24 images (minmax)") ||
-		!strings.Contains(r.stdout, "quantised 52 convolutions and 11 additions to int8 (35 Relu/Clip folded into their ranges)") {
+		!strings.Contains(r.stdout, "quantised 50 convolutions and 11 additions to int8, the first 2 convolutions kept float (33 Relu/Clip folded into their ranges)") {
 		t.Errorf("output:\n%s\n%s", r.stdout, r.stderr)
 	}
 	m := regexp.MustCompile(`on 8 held-out images: mean ([0-9.]+), min ([0-9.]+)`).FindStringSubmatch(r.stdout)
@@ -64,6 +64,8 @@ func TestModelsQuantize(t *testing.T) {
 		{[]string{"-m", "model.onnx", "-o", "x.onnx"}, "--calibrate is required"},
 		{[]string{"-m", "model.onnx", "--calibrate", "photos"}, "--output is required"},
 		{[]string{"-m", "model.onnx", "--calibrate", "photos", "--calibrate-n", "0", "-o", "x.onnx"}, "--calibrate-n 0"},
+		{[]string{"-m", "model.onnx", "--calibrate", "photos", "--float-convs", "-1", "-o", "x.onnx"}, "--float-convs -1"},
+		{[]string{"-m", "model.onnx", "--calibrate", "photos", "--float-convs", "52", "-o", "x.onnx"}, "all 52 convolutions before the embedding"},
 		{[]string{"-m", "model.onnx", "--calibrate", "photos", "--method", "kl", "-o", "x.onnx"}, `calibration method "kl": want minmax or percentile`},
 		{[]string{"-m", "int8.onnx", "--calibrate", "photos", "-o", "x.onnx"}, "already quantised"},
 		{[]string{"-m", "model.onnx", "--calibrate", "absent", "-o", "x.onnx"}, "--calibrate: "},

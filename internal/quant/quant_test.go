@@ -125,7 +125,7 @@ func TestApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	float := proto(mp)
-	p, err := NewPlan(mp.GetGraph(), n.EmbeddingTensor())
+	p, err := NewPlan(mp.GetGraph(), n.EmbeddingTensor(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestApplyRefusesMissingRange(t *testing.T) {
 	if err := Prepare(mp); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan(mp.GetGraph(), n.EmbeddingTensor())
+	p, err := NewPlan(mp.GetGraph(), n.EmbeddingTensor(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestPlanRefusesGraphWithoutConv(t *testing.T) {
 		},
 		Output: []*onnx.ValueInfoProto{onnxgraph.TensorInfo("e", onnx.TensorProto_FLOAT, nil)},
 	}
-	if _, err := NewPlan(g, "e"); err == nil || !strings.Contains(err.Error(), "nothing to quantise") {
+	if _, err := NewPlan(g, "e", 0); err == nil || !strings.Contains(err.Error(), "nothing to quantise") {
 		t.Errorf("NewPlan of a graph without convolutions: %v", err)
 	}
 }
@@ -281,4 +281,42 @@ func checkTopological(t *testing.T, g *onnx.GraphProto) {
 			known[out] = true
 		}
 	}
+}
+
+// TestPlanKeepsStemFloat leaves the first convolutions out of the plan:
+// their weights stay float and only their successors' inputs are measured.
+func TestPlanKeepsStemFloat(t *testing.T) {
+	n := mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 4))
+	mp := n.Model()
+	if err := Prepare(mp); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(mp.GetGraph(), n.EmbeddingTensor(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Float != 2 || p.Convs != 50 || len(p.fused) != 33 {
+		t.Fatalf("plan: %d float, %d int8 convs, %d fused", p.Float, p.Convs, len(p.fused))
+	}
+	var convs []*onnx.NodeProto
+	for _, node := range mp.GetGraph().GetNode() {
+		if node.GetOpType() == "Conv" {
+			convs = append(convs, node)
+		}
+	}
+	ranges := make([]Range, len(p.Tensors))
+	for i := range ranges {
+		ranges[i] = Range{0, 6}
+	}
+	if _, err := Apply(mp, p, ranges); err != nil {
+		t.Fatal(err)
+	}
+	ix := onnxgraph.NewIndex(mp.GetGraph())
+	for i, c := range convs {
+		quantised := ix.Producer(c.GetInput()[1]) != nil
+		if quantised != (i >= 2) {
+			t.Errorf("conv %d (%s): quantised %v", i, c.GetName(), quantised)
+		}
+	}
+	checkTopological(t, mp.GetGraph())
 }
