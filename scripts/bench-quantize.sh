@@ -15,9 +15,10 @@ trap 'rm -rf "$work"' EXIT
 echo "== quantise (cats: 30 of 40 for calibration, 10 held out; Fashion-MNIST: 200 of 2,000 training images, 50 held out)"
 $transfer models quantize -m "$model" --calibrate "$cats" --calibrate-n 30 --check 10 -o "$work/cats-int8.onnx" -q
 $transfer models quantize -m "$model" --calibrate "$fm/train" --calibrate-n 200 --check 50 -o "$work/fm-int8.onnx" -q
-for method in minmax percentile; do
-	printf '%s, 500 held-out Fashion-MNIST training images: ' "$method"
-	$transfer models quantize -m "$model" --calibrate "$fm/train" --calibrate-n 200 --check 500 --method $method -o "$work/fm-$method.onnx" -q | grep cosine
+for variant in "minmax 2" "percentile 2" "minmax 0" "percentile 0"; do
+	set -- $variant
+	printf '%s, --float-convs %s, 500 held-out Fashion-MNIST training images: ' $1 $2
+	$transfer models quantize -m "$model" --calibrate "$fm/train" --calibrate-n 200 --check 500 --method $1 --float-convs $2 -o "$work/fm-$1-$2.onnx" -q | grep cosine
 done
 echo "== cats, Keras protocol (Dense softmax, Adam, 20 epochs), 5-fold CV, seeds 1-3"
 for m in "$model" "$work/cats-int8.onnx"; do
