@@ -324,8 +324,17 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "page_size(16384)")
 	}
 	// Reads through a memory map cost no system call per page, which is
-	// what loading tens of thousands of vectors is made of.
+	// what loading tens of thousands of vectors is made of. SQLite maps at
+	// most its compiled limit (2 GB here), so a larger cache is read
+	// through the page cache beyond it.
 	q.Add("_pragma", "mmap_size(4294967296)")
+	// The unique index of the embeddings and the paths' index by image
+	// are keyed by SHA-256, so every insert and lookup lands on a random
+	// page: with SQLite's default 2 MB page cache, past some 100,000
+	// embeddings each batch rereads the pages it updates (1M embeddings:
+	// 4,821 writes/s against 8,372 at 100,000, BENCHMARKS.md). 64 MB holds
+	// both indexes of a million embeddings.
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout.Milliseconds())))
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }

@@ -100,7 +100,11 @@ func BenchmarkLoadForTraining(b *testing.B) {
 				sum := sha256.Sum256(data)
 				abs, _ := filepath.Abs(it.Path)
 				st, _ := os.Stat(it.Path)
-				batch = append(batch, dataset.Row{SHA256: hex.EncodeToString(sum[:]), Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano(), Vector: make([]float32, dim)})
+				// With the file's identity, as extraction records it, so
+				// that loading finds each row by its path record.
+				ino, ctime := dataset.FileIdentity(st)
+				batch = append(batch, dataset.Row{SHA256: hex.EncodeToString(sum[:]), Path: abs, Size: st.Size(), MtimeNS: st.ModTime().UnixNano(),
+					Inode: ino, CtimeNS: ctime, Vector: make([]float32, dim)})
 				if len(batch) == 500 {
 					c.Put(ctx, k, batch)
 					batch = batch[:0]

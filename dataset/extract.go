@@ -471,6 +471,15 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		ev.row.Label = set.Classes[it.Label]
 	}
 	var data []byte
+	// data lives only until this function returns: nothing prepared from
+	// it refers to it, so its buffer goes back to the pool.
+	buf := fileBuffers.Get().(*[]byte)
+	defer func() {
+		if data != nil && cap(data) <= maxPooledBuffer {
+			*buf = data[:0]
+		}
+		fileBuffers.Put(buf)
+	}()
 	var sha string
 	rec, isKnown := k.paths[abs]
 	isKnown = isKnown && !opts.Rehash && rec.size == ev.row.Size && rec.mtimeNS == ev.row.MtimeNS &&
@@ -498,7 +507,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 			return ev
 		}
 	} else {
-		if data, err = ReadFile(it.Path, opts.Decode.MaxFileSize); err != nil {
+		if data, err = readFile(it.Path, opts.Decode.MaxFileSize, *buf); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}
@@ -526,7 +535,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		return ev
 	}
 	if data == nil {
-		if data, err = ReadFile(it.Path, opts.Decode.MaxFileSize); err != nil {
+		if data, err = readFile(it.Path, opts.Decode.MaxFileSize, *buf); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 )
 
 // DefaultMaxFileSize bounds the size of one image file: 256 MiB, far above
@@ -60,6 +61,14 @@ func fileKind(m fs.FileMode) string {
 // opened, and a file that grows while it is read is cut at the limit and
 // refused.
 func ReadFile(path string, max int64) ([]byte, error) {
+	return readFile(path, max, nil)
+}
+
+// readFile is ReadFile into buf when it has room for the whole file;
+// extraction reuses its buffers, as a fresh allocation of a phone photo's
+// size costs more than reading it (1.1-2 ms of page faults and zeroing for
+// 0.8 MB, against 0.2 ms to read into memory already touched).
+func readFile(path string, max int64, buf []byte) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxFileSize
 	}
@@ -82,7 +91,7 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	if err := checkFile(st, max); err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
+	b := bytes.NewBuffer(buf[:0])
 	b.Grow(int(st.Size()) + bytes.MinRead)
 	if _, err := b.ReadFrom(io.LimitReader(f, max+1)); err != nil {
 		return nil, err
@@ -92,6 +101,12 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// fileBuffers holds read buffers for extraction's workers; buffers beyond
+// maxPooledBuffer (a rare huge file) are left to the collector.
+var fileBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBuffer = 16 << 20
 
 // byteSize formats n for messages: "256 MB", "780 KB", "12 bytes".
 func byteSize(n int64) string {

@@ -36,26 +36,24 @@ type QuantizeOptions struct {
 	// FloatConvs is how many leading convolutions (the stem) stay
 	// float32: 0 means DefaultFloatConvs, -1 none.
 	FloatConvs int
-	// Progress, when set, is called after each calibration batch.
-	Progress func(pass, done, total int)
 }
 
 // Quantization says what Quantize made.
 type Quantization struct {
-	Source       string // the float model's sha256
-	SourceName   string // its catalogue name, or its file name
-	Method       string
-	Images       int
-	Convs, Adds  int
-	FloatConvs   int
-	Activations  int
-	Removed      int // Relu and Clip nodes made redundant
-	WeightBytes  int
-	Description  string
-	Preprocess   string
-	Layout       string
-	Resize       string
-	EmbeddingOut string
+	Source      string // the float model's sha256
+	SourceName  string // its catalogue name, or its file name
+	Method      string
+	Images      int
+	Convs, Adds int
+	FloatConvs  int
+	Activations int
+	Removed     int // Relu and Clip nodes made redundant
+	WeightBytes int
+	Description string
+	Preprocess  string
+	Layout      string
+	Resize      string
+	Embedding   string
 }
 
 // Quantize writes an int8 copy of the backbone r, calibrated on images
@@ -109,7 +107,7 @@ func Quantize(ctx context.Context, r *Resolved, images []*image.NRGBA, opts Quan
 	q := &Quantization{
 		Source: r.Model.SHA256, SourceName: r.Path, Method: method.String(), Images: len(images),
 		Convs: sum.Convs, Adds: sum.Adds, FloatConvs: plan.Float, Activations: sum.Activations, Removed: sum.Removed, WeightBytes: sum.WeightBytes,
-		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), Resize: r.Resize.String(), EmbeddingOut: info.Features.Tensor,
+		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), Resize: r.Resize.String(), Embedding: info.Features.Tensor,
 	}
 	if r.Known {
 		q.SourceName = r.Entry.Name
@@ -125,7 +123,7 @@ func Quantize(ctx context.Context, r *Resolved, images []*image.NRGBA, opts Quan
 		&onnx.StringStringEntryProto{Key: MetaPreprocess, Value: q.Preprocess},
 		&onnx.StringStringEntryProto{Key: MetaLayout, Value: q.Layout},
 		&onnx.StringStringEntryProto{Key: MetaResize, Value: q.Resize},
-		&onnx.StringStringEntryProto{Key: MetaEmbedding, Value: q.EmbeddingOut},
+		&onnx.StringStringEntryProto{Key: MetaEmbedding, Value: q.Embedding},
 		&onnx.StringStringEntryProto{Key: "transfer.calibration_images", Value: strconv.Itoa(q.Images)},
 	)
 	b, err := prepared.Marshal()
@@ -158,7 +156,7 @@ func calibrate(ctx context.Context, prepared *onnxgraph.Model, r *Resolved, info
 	il := info.InputLen()
 	buf := make([]float32, batch*il)
 	col := quant.NewCollector(len(plan.Tensors), method)
-	for pass := 1; ; pass++ {
+	for {
 		for start := 0; start < len(images); start += batch {
 			n := min(batch, len(images)-start)
 			k := n
@@ -180,9 +178,6 @@ func calibrate(ctx context.Context, prepared *onnxgraph.Model, r *Resolved, info
 			if err != nil {
 				return nil, fmt.Errorf("quantize %s: calibration: %w", r.Path, err)
 			}
-			if opts.Progress != nil {
-				opts.Progress(pass, start+n, len(images))
-			}
 		}
 		if !col.NextPass() {
 			return col, nil
@@ -203,7 +198,7 @@ func ReadQuantization(m *onnxgraph.Model) *Quantization {
 	n, _ := strconv.Atoi(props["transfer.calibration_images"])
 	return &Quantization{
 		Description: props[MetaQuantized], Source: props[MetaSourceSHA256], SourceName: props[MetaSource], Images: n,
-		Preprocess: props[MetaPreprocess], Layout: props[MetaLayout], Resize: props[MetaResize], EmbeddingOut: props[MetaEmbedding],
+		Preprocess: props[MetaPreprocess], Layout: props[MetaLayout], Resize: props[MetaResize], Embedding: props[MetaEmbedding],
 	}
 }
 
@@ -226,7 +221,7 @@ func (q *Quantization) settings(r *Resolved) error {
 		}
 		r.ResizeSource = "recorded by models quantize (from " + q.SourceName + ")"
 	}
-	o.EmbeddingOutput = q.EmbeddingOut
+	o.EmbeddingOutput = q.Embedding
 	return nil
 }
 

@@ -1,0 +1,4 @@
+package dataset
+
+// FileIdentity lets the external benchmarks record rows as extraction does.
+var FileIdentity = fileIdentity
