@@ -328,13 +328,17 @@ func dsn(path string, readOnly bool) string {
 	// most its compiled limit (2 GB here), so a larger cache is read
 	// through the page cache beyond it.
 	q.Add("_pragma", "mmap_size(4294967296)")
-	// The unique index of the embeddings and the paths' index by image
-	// are keyed by SHA-256, so every insert and lookup lands on a random
-	// page: with SQLite's default 2 MB page cache, past some 100,000
-	// embeddings each batch rereads the pages it updates (1M embeddings:
-	// 4,821 writes/s against 8,372 at 100,000, BENCHMARKS.md). 64 MB holds
-	// both indexes of a million embeddings.
-	q.Add("_pragma", "cache_size(-65536)")
+	// Both indexes of the embeddings are keyed by SHA-256, so every insert
+	// lands on a random page of each, and a checkpoint every 1,000 pages
+	// (SQLite's default) writes the same index pages back again and again
+	// once a cache holds some 100,000 embeddings: writes fell from 5,900/s
+	// to 4,100/s over the first 300,000. Checkpoints every 10,000 pages (a
+	// WAL of up to 160 MB) keep 5,100-6,900/s (BENCHMARKS.md). A larger
+	// page cache kept writes flatter still but made loading a million
+	// embeddings 1.7x slower, so it stays at SQLite's default.
+	if !readOnly {
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
+	}
 	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout.Milliseconds())))
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
