@@ -73,7 +73,7 @@ func upgrade(mp *onnx.ModelProto) error {
 		case "Pad":
 			if from < 11 {
 				if a := onnxgraph.Attr(n, "mode"); a != nil && string(a.GetS()) != "constant" {
-					return fmt.Errorf("Pad %q in mode %q: convert the model to opset 13 first (onnx.version_converter)", n.GetName(), a.GetS())
+					return fmt.Errorf("node %q (Pad) in mode %q: convert the model to opset 13 first (onnx.version_converter)", n.GetName(), a.GetS())
 				}
 				pads := onnxgraph.AttrInts(n, "pads")
 				value := attrFloat(n, "value", 0)
