@@ -235,10 +235,15 @@ func (b *Backbone) probe() (logitsOK bool, err error) {
 }
 
 func (b *Backbone) inputShape(n int) ort.Shape {
-	if b.info.Layout == NHWC {
-		return ort.NewShape(int64(n), int64(b.info.Height), int64(b.info.Width), 3)
+	return batchShape(b.info.Layout, n, b.info.Height, b.info.Width)
+}
+
+// batchShape is the shape of n images of h×w pixels in layout l.
+func batchShape(l Layout, n, h, w int) ort.Shape {
+	if l == NHWC {
+		return ort.NewShape(int64(n), int64(h), int64(w), 3)
 	}
-	return ort.NewShape(int64(n), 3, int64(b.info.Height), int64(b.info.Width))
+	return ort.NewShape(int64(n), 3, int64(h), int64(w))
 }
 
 // Info returns the backbone's metadata.

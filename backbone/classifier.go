@@ -90,10 +90,7 @@ func OpenClassifier(m *onnxgraph.Model, path string, opts Options) (*Classifier,
 func (c *Classifier) InputLen() int { return 3 * c.Height * c.Width }
 
 func (c *Classifier) shape(n int) ort.Shape {
-	if c.Layout == NHWC {
-		return ort.NewShape(int64(n), int64(c.Height), int64(c.Width), 3)
-	}
-	return ort.NewShape(int64(n), 3, int64(c.Height), int64(c.Width))
+	return batchShape(c.Layout, n, c.Height, c.Width)
 }
 
 // ClassifyFloat runs n images given as float32 values (the model's own

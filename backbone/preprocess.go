@@ -104,6 +104,18 @@ func (f *Filler) Fill(dst []float32, img *image.NRGBA) {
 	}
 }
 
+// FillBatch writes imgs one after the other into dst, which must hold
+// exactly their values: a batch for Backbone.Run and the classifiers.
+func (f *Filler) FillBatch(dst []float32, imgs []*image.NRGBA) {
+	if len(imgs) == 0 {
+		return
+	}
+	per := len(dst) / len(imgs)
+	for i, img := range imgs {
+		f.Fill(dst[i*per:(i+1)*per], img)
+	}
+}
+
 // Pixels is the identity preset: float pixel values in [0, 255], the input
 // of classifiers exported with float raw-pixel input.
 var Pixels = Preprocess{Name: "pixels", Scale: 1, Std: [3]float32{1, 1, 1}}

@@ -91,3 +91,28 @@ func TestParse(t *testing.T) {
 		t.Error("ParseLayout accepted chw")
 	}
 }
+
+// TestFillBatch lays the images out one after the other, each as Fill
+// writes it.
+func TestFillBatch(t *testing.T) {
+	a := twoByOne()
+	b := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	b.SetNRGBA(0, 0, color.NRGBA{10, 20, 30, 255})
+	b.SetNRGBA(1, 0, color.NRGBA{40, 50, 60, 255})
+	for _, l := range []backbone.Layout{backbone.NCHW, backbone.NHWC} {
+		f := backbone.NewFiller(backbone.Raw, l)
+		got := make([]float32, 12)
+		f.FillBatch(got, []*image.NRGBA{a, b})
+		want := make([]float32, 12)
+		f.Fill(want[:6], a)
+		f.Fill(want[6:], b)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v: value %d is %v, want %v (got %v)", l, i, got[i], want[i], got)
+			}
+		}
+		if l == backbone.NHWC && got[6] != 10.0/255 {
+			t.Errorf("NHWC: second image starts with %v, want %v", got[6], 10.0/255)
+		}
+	}
+}

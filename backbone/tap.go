@@ -69,11 +69,7 @@ func (t *Tap) Run(ctx context.Context, batch []float32, n int, f func(i int, val
 	if n <= 0 || len(batch) != n*t.info.InputLen() {
 		return fmt.Errorf("tap: %d values for %d images of %d", len(batch), n, t.info.InputLen())
 	}
-	shape := ort.NewShape(int64(n), 3, int64(t.info.Height), int64(t.info.Width))
-	if t.info.Layout == NHWC {
-		shape = ort.NewShape(int64(n), int64(t.info.Height), int64(t.info.Width), 3)
-	}
-	in, err := ort.NewTensor(shape, batch)
+	in, err := ort.NewTensor(batchShape(t.info.Layout, n, t.info.Height, t.info.Width), batch)
 	if err != nil {
 		return fmt.Errorf("tap: %w", err)
 	}

@@ -152,6 +152,11 @@ func calibrate(ctx context.Context, prepared *onnxgraph.Model, r *Resolved, info
 	if info.FixedBatch > 0 {
 		batch = info.FixedBatch
 	}
+	for i, img := range images {
+		if b := img.Bounds(); b.Dx() != info.Width || b.Dy() != info.Height {
+			return nil, fmt.Errorf("quantize %s: calibration image %d is %dx%d, want %dx%d", r.Path, i, b.Dx(), b.Dy(), info.Width, info.Height)
+		}
+	}
 	filler := backbone.NewFiller(info.Preprocess, info.Layout)
 	il := info.InputLen()
 	buf := make([]float32, batch*il)
@@ -164,13 +169,7 @@ func calibrate(ctx context.Context, prepared *onnxgraph.Model, r *Resolved, info
 				k = batch
 				clear(buf)
 			}
-			for i := range n {
-				img := images[start+i]
-				if b := img.Bounds(); b.Dx() != info.Width || b.Dy() != info.Height {
-					return nil, fmt.Errorf("quantize %s: calibration image %d is %dx%d, want %dx%d", r.Path, start+i, b.Dx(), b.Dy(), info.Width, info.Height)
-				}
-				filler.Fill(buf[i*il:(i+1)*il], img)
-			}
+			filler.FillBatch(buf[:n*il], images[start:start+n])
 			err := tap.Run(ctx, buf[:k*il], k, func(i int, v []float32) {
 				// A fixed-batch model's padding images are not data.
 				col.Add(i, v[:len(v)/k*n])
@@ -246,10 +245,8 @@ func CompareEmbeddings(ctx context.Context, a, b *backbone.Backbone, images []*i
 	for start := 0; start < len(images); start += batch {
 		n := min(batch, len(images)-start)
 		xa, xb := make([]float32, n*il), make([]float32, n*il)
-		for i := range n {
-			fa.Fill(xa[i*il:(i+1)*il], images[start+i])
-			fb.Fill(xb[i*il:(i+1)*il], images[start+i])
-		}
+		fa.FillBatch(xa, images[start:start+n])
+		fb.FillBatch(xb, images[start:start+n])
 		ea, err := a.Embed(ctx, xa)
 		if err != nil {
 			return Similarity{}, err

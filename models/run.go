@@ -40,11 +40,8 @@ func OpenClassifier(m *onnxgraph.Model, path string, opts backbone.Options) (*Cl
 // Classify returns the class probabilities of images of the classifier's
 // input size.
 func (c *Classifier) Classify(ctx context.Context, imgs []*image.NRGBA) ([][]float64, error) {
-	il, f := c.InputLen(), c.Filler()
-	batch := make([]float32, len(imgs)*il)
-	for i, img := range imgs {
-		f.Fill(batch[i*il:(i+1)*il], img)
-	}
+	batch := make([]float32, len(imgs)*c.InputLen())
+	c.Filler().FillBatch(batch, imgs)
 	return c.ClassifyBatch(ctx, batch)
 }
 
@@ -109,12 +106,8 @@ func Verify(ctx context.Context, b *backbone.Backbone, exported *onnxgraph.Model
 	for i := range imgs {
 		imgs[i] = synthetic.Draw(i%2, 2, info.Width, info.Height, rng)
 	}
-	il := info.InputLen()
-	batch := make([]float32, n*il)
-	f := backbone.NewFiller(info.Preprocess, info.Layout)
-	for i, img := range imgs {
-		f.Fill(batch[i*il:(i+1)*il], img)
-	}
+	batch := make([]float32, n*info.InputLen())
+	backbone.NewFiller(info.Preprocess, info.Layout).FillBatch(batch, imgs)
 	emb, err := b.Embed(ctx, batch)
 	if err != nil {
 		return 0, n, err

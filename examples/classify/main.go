@@ -58,12 +58,8 @@ func main() {
 		imgs = append(imgs, img)
 	}
 
-	il := info.InputLen()
-	batch := make([]float32, len(imgs)*il)
-	fill := backbone.NewFiller(info.Preprocess, info.Layout)
-	for i, img := range imgs {
-		fill.Fill(batch[i*il:(i+1)*il], img)
-	}
+	batch := make([]float32, len(imgs)*info.InputLen())
+	backbone.NewFiller(info.Preprocess, info.Layout).FillBatch(batch, imgs)
 	emb, err := b.Embed(ctx, batch)
 	if err != nil {
 		log.Fatal(err)
