@@ -472,9 +472,17 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 	}
 	var data []byte
 	// data lives only until this function returns: nothing prepared from
-	// it refers to it, so its buffer goes back to the pool.
-	buf := fileBuffers.Get().(*[]byte)
+	// it refers to it, so its buffer goes back to the pool. A cache hit by
+	// path record reads nothing and takes no buffer.
+	var buf *[]byte
+	read := func() ([]byte, error) {
+		buf = fileBuffers.Get().(*[]byte)
+		return readFile(it.Path, opts.Decode.MaxFileSize, *buf)
+	}
 	defer func() {
+		if buf == nil {
+			return
+		}
 		if data != nil && cap(data) <= maxPooledBuffer {
 			*buf = data[:0]
 		}
@@ -507,7 +515,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 			return ev
 		}
 	} else {
-		if data, err = readFile(it.Path, opts.Decode.MaxFileSize, *buf); err != nil {
+		if data, err = read(); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}
@@ -535,7 +543,7 @@ func prepare(ctx context.Context, set *Set, idx int, cache *Cache, key Key, opts
 		return ev
 	}
 	if data == nil {
-		if data, err = readFile(it.Path, opts.Decode.MaxFileSize, *buf); err != nil {
+		if data, err = read(); err != nil {
 			ev.err = &ImageError{Path: it.Path, Err: err}
 			return ev
 		}

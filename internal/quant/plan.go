@@ -16,9 +16,8 @@ type Plan struct {
 	Tensors []string
 	// FeatureMap is the tensor the pooling reads: the last quantised one.
 	FeatureMap string
-	// Convs and Adds count the nodes that will run in integer arithmetic,
-	// Float the convolutions left float32.
-	Convs, Adds, Float int
+	// Float counts the convolutions left float32.
+	Float int
 
 	convs []*onnx.NodeProto
 	adds  []*onnx.NodeProto
@@ -115,7 +114,6 @@ func NewPlan(g *onnx.GraphProto, features string, floatConvs int) (*Plan, error)
 			add(out)
 		}
 	}
-	p.Convs, p.Adds = len(p.convs), len(p.adds)
 	return p, nil
 }
 

@@ -131,8 +131,8 @@ func TestApply(t *testing.T) {
 	}
 	// Every Clip follows a Conv (35 in MobileNetV2); the small variant's
 	// first block has a residual connection too (11 Adds).
-	if c := ops(mp); p.Convs != 52 || p.Adds != c["Add"] || p.Adds != 11 || len(p.fused) != 35 || c["Clip"] != 35 {
-		t.Fatalf("plan: %d convs, %d adds, %d fused activations; want 52, 11, 35 (graph: %v)", p.Convs, p.Adds, len(p.fused), c)
+	if c := ops(mp); len(p.convs) != 52 || len(p.adds) != c["Add"] || len(p.adds) != 11 || len(p.fused) != 35 || c["Clip"] != 35 {
+		t.Fatalf("plan: %d convs, %d adds, %d fused activations; want 52, 11, 35 (graph: %v)", len(p.convs), len(p.adds), len(p.fused), c)
 	}
 	ranges := make([]Range, len(p.Tensors))
 	for i := range ranges {
@@ -295,8 +295,8 @@ func TestPlanKeepsStemFloat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Float != 2 || p.Convs != 50 || len(p.fused) != 33 {
-		t.Fatalf("plan: %d float, %d int8 convs, %d fused", p.Float, p.Convs, len(p.fused))
+	if p.Float != 2 || len(p.convs) != 50 || len(p.fused) != 33 {
+		t.Fatalf("plan: %d float, %d int8 convs, %d fused", p.Float, len(p.convs), len(p.fused))
 	}
 	var convs []*onnx.NodeProto
 	for _, node := range mp.GetGraph().GetNode() {
