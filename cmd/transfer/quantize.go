@@ -14,11 +14,12 @@ import (
 )
 
 var (
-	calibrateFlag  = &cli.StringFlag{Name: "calibrate", Category: catData, Usage: "folder (or image files) of representative images to measure activation ranges on (required)"}
-	calibrateNFlag = &cli.IntFlag{Name: "calibrate-n", Category: catData, Value: 200, Usage: "use at most N of the calibration images, spread over the folder"}
-	methodFlag     = &cli.StringFlag{Name: "method", Category: catModel, Value: "minmax", Usage: "activation ranges: minmax, or percentile (clips the rarest 0.001% of each tail)"}
-	floatConvsFlag = &cli.IntFlag{Name: "float-convs", Category: catModel, Value: models.DefaultFloatConvs, Usage: "keep the first N convolutions (the stem, which sees the full-resolution image) in float32; 0 quantises all (fastest, least exact)"}
-	checkNFlag     = &cli.IntFlag{Name: "check", Category: catOutput, Value: 50, Usage: "compare float and int8 embeddings on up to N images not used for calibration (0: skip)"}
+	calibrateFlag   = &cli.StringFlag{Name: "calibrate", Category: catData, Usage: "folder (or image files) of representative images to measure activation ranges on (required)"}
+	calibrateNFlag  = &cli.IntFlag{Name: "calibrate-n", Category: catData, Value: 200, Usage: "use at most N of the calibration images, spread over the folder"}
+	methodFlag      = &cli.StringFlag{Name: "method", Category: catModel, Value: "minmax", Usage: "activation ranges: minmax, or percentile (clips the rarest 0.001% of each tail)"}
+	floatConvsFlag  = &cli.IntFlag{Name: "float-convs", Category: catModel, Value: models.DefaultFloatConvs, Usage: "keep the first N convolutions (the stem, which sees the full-resolution image) in float32; 0 quantises all (fastest, least exact)"}
+	reduceRangeFlag = &cli.BoolFlag{Name: "reduce-range", Category: catModel, Usage: "store 7-bit weights, for x86 CPUs without VNNI where 8-bit products saturate (try it when --check reports a low cosine there)"}
+	checkNFlag      = &cli.IntFlag{Name: "check", Category: catOutput, Value: 50, Usage: "compare float and int8 embeddings on up to N images not used for calibration (0: skip)"}
 )
 
 func quantizeCommand() *cli.Command {
@@ -30,7 +31,7 @@ func quantizeCommand() *cli.Command {
 			"Activation ranges are measured by running the float model on the calibration images with this project's preprocessing. " +
 			"The result is an ordinary backbone for every command (its embeddings are cached apart from the float model's); " +
 			"`models inspect` says what it was made from.",
-		Flags: slices.Concat(backboneFlags(), []cli.Flag{calibrateFlag, calibrateNFlag, methodFlag, floatConvsFlag, checkNFlag,
+		Flags: slices.Concat(backboneFlags(), []cli.Flag{calibrateFlag, calibrateNFlag, methodFlag, floatConvsFlag, reduceRangeFlag, checkNFlag,
 			onnxOutputFlag, batchFlag, maxFileSizeFlag, decodeMemoryFlag, quietFlag}),
 		Action: modelsQuantize,
 	}
@@ -104,7 +105,7 @@ func modelsQuantize(c *cli.Context) error {
 	if !quiet {
 		fmt.Fprintf(c.App.ErrWriter, "calibrating %s on %d of %d images (%s)\n", r.Path, len(images), len(set.Items), c.String(methodFlag.Name))
 	}
-	qo := models.QuantizeOptions{Method: c.String(methodFlag.Name), Batch: inferBatch(c), FloatConvs: c.Int(floatConvsFlag.Name)}
+	qo := models.QuantizeOptions{Method: c.String(methodFlag.Name), Batch: inferBatch(c), FloatConvs: c.Int(floatConvsFlag.Name), ReduceRange: c.Bool(reduceRangeFlag.Name)}
 	if qo.FloatConvs == 0 {
 		qo.FloatConvs = -1
 	}

@@ -82,7 +82,7 @@ func Apply(mp *onnx.ModelProto, p *Plan, ranges []Range) (Summary, error) {
 			}
 		}
 		if isConv[n] {
-			pre, t, err := quantizeConv(n, ix, params[unDQ(n.GetInput()[0])])
+			pre, t, err := quantizeConv(n, ix, params[unDQ(n.GetInput()[0])], p.weightMax())
 			if err != nil {
 				return Summary{}, err
 			}
@@ -132,11 +132,19 @@ func uint8Params(r Range) qparams {
 	return qparams{scale: float32(scale), zero: uint8(min(max(zero, 0), 255))}
 }
 
+// weightMax is the largest int8 weight magnitude the plan uses.
+func (p *Plan) weightMax() float64 {
+	if p.ReduceRange {
+		return 63
+	}
+	return 127
+}
+
 // quantizeConv replaces a Conv's weight and bias with per-output-channel
 // int8 and int32 tensors behind DequantizeLinear nodes, which it returns
 // with their initializers. The bias scale is the input scale times each
 // channel's weight scale, as integer convolution accumulates in that unit.
-func quantizeConv(n *onnx.NodeProto, ix *onnxgraph.Index, in qparams) ([]*onnx.NodeProto, []*onnx.TensorProto, error) {
+func quantizeConv(n *onnx.NodeProto, ix *onnxgraph.Index, in qparams, wmax float64) ([]*onnx.NodeProto, []*onnx.TensorProto, error) {
 	wt := ix.Initializer(n.GetInput()[1])
 	w, err := onnxgraph.Floats(wt)
 	if err != nil {
@@ -151,14 +159,14 @@ func quantizeConv(n *onnx.NodeProto, ix *onnxgraph.Index, in qparams) ([]*onnx.N
 		for _, v := range w[c*per : (c+1)*per] {
 			amax = max(amax, math.Abs(float64(v)))
 		}
-		s := amax / 127
+		s := amax / wmax
 		if s == 0 {
 			s = 1
 		}
 		ws[c] = float32(s)
 		for i := c * per; i < (c+1)*per; i++ {
 			q := math.Round(float64(w[i]) / s)
-			wq[i] = byte(int8(min(max(q, -127), 127)))
+			wq[i] = byte(int8(min(max(q, -wmax), wmax)))
 		}
 	}
 	base := n.GetName()

@@ -18,6 +18,11 @@ type Plan struct {
 	FeatureMap string
 	// Float counts the convolutions left float32.
 	Float int
+	// ReduceRange quantises weights to 7 bits (-63..63). x86 CPUs without
+	// VNNI multiply uint8 by int8 with VPMADDUBSW, whose 16-bit pair sums
+	// saturate at 255*127*2; 7-bit weights keep every pair in range, at
+	// the cost of one bit of weight precision everywhere.
+	ReduceRange bool
 
 	convs []*onnx.NodeProto
 	adds  []*onnx.NodeProto
