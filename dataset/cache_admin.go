@@ -157,130 +157,26 @@ func VerifyCache(ctx context.Context, path string) error {
 	return err
 }
 
-// verifyCache is VerifyCache that also returns the cache's schema version,
-// read by the same opening.
-func verifyCache(ctx context.Context, path string) (version int, err error) {
+// cacheIdentity is what a merge needs of a verified input.
+type cacheIdentity struct {
+	version   int
+	precision Precision
+}
+
+// verifyCache is VerifyCache that also returns the cache's schema version
+// and precision, read by the same opening.
+func verifyCache(ctx context.Context, path string) (cacheIdentity, error) {
 	c, err := OpenCacheReadOnly(path)
 	if err != nil {
-		return 0, err
+		return cacheIdentity{}, err
 	}
 	defer c.Close()
 	probs, _, err := c.Check(ctx, 1)
 	if err != nil {
-		return 0, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
+		return cacheIdentity{}, fmt.Errorf("cache %s: %w", path, describeSQLiteError(err))
 	}
 	if len(probs) > 0 {
-		return 0, fmt.Errorf("cache %s: %w: %s (Check lists every problem)", path, ErrCacheDamaged, probs[0])
+		return cacheIdentity{}, fmt.Errorf("cache %s: %w: %s (Check lists every problem)", path, ErrCacheDamaged, probs[0])
 	}
-	return c.version, nil
-}
-
-// Merge copies every backbone, embedding and path record of the caches ins
-// into c. Rows c already has are kept, so merging is idempotent and the
-// shards of one extraction combine into the cache a single run would have
-// made. Every input is verified (VerifyCache) before anything is copied,
-// and is only read.
-func (c *Cache) Merge(ctx context.Context, ins ...string) (added int64, err error) {
-	if c.readOnly {
-		return 0, fmt.Errorf("cache %s: %w", c.path, ErrCacheReadOnly)
-	}
-	versions, err := verifyInputs(ctx, ins)
-	if err != nil {
-		return 0, err
-	}
-	return c.mergeAll(ctx, ins, versions)
-}
-
-// MergeCaches merges the caches ins into the cache at out, as Merge does,
-// after verifying every input and before creating out. When it fails, an
-// out that it created is removed again.
-func MergeCaches(ctx context.Context, out string, ins ...string) (added int64, err error) {
-	versions, err := verifyInputs(ctx, ins)
-	if err != nil {
-		return 0, err
-	}
-	_, statErr := os.Stat(out)
-	created := errors.Is(statErr, os.ErrNotExist)
-	c, err := OpenCache(out)
-	if err != nil {
-		return 0, fmt.Errorf("merge: output %w", err)
-	}
-	added, err = c.mergeAll(ctx, ins, versions)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil && created {
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(out + suffix)
-		}
-	}
-	return added, err
-}
-
-func verifyInputs(ctx context.Context, ins []string) ([]int, error) {
-	versions := make([]int, len(ins))
-	for i, in := range ins {
-		var err error
-		if versions[i], err = verifyCache(ctx, in); err != nil {
-			return nil, fmt.Errorf("merge: input %w", err)
-		}
-	}
-	return versions, nil
-}
-
-func (c *Cache) mergeAll(ctx context.Context, ins []string, versions []int) (added int64, err error) {
-	for i, in := range ins {
-		n, err := c.mergeOne(ctx, in, versions[i])
-		added += n
-		if err != nil {
-			return added, fmt.Errorf("merge %s: %w", in, describeSQLiteError(err))
-		}
-	}
-	return added, nil
-}
-
-func (c *Cache) mergeOne(ctx context.Context, in string, version int) (int64, error) {
-	// ATTACH is per connection: pin one for the whole merge.
-	conn, err := c.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, "file:"+in+"?mode=ro"); err != nil {
-		return 0, err
-	}
-	defer conn.ExecContext(context.Background(), `DETACH DATABASE src`)
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	identity := "inode, ctime_ns"
-	if version < 2 {
-		identity = "0, 0"
-	}
-	stmts := []string{
-		`INSERT OR IGNORE INTO main.backbones SELECT * FROM src.backbones`,
-		`INSERT INTO main.embeddings (fingerprint, image_sha256, resize, dim, vector, logits, computed_at)
-			SELECT fingerprint, image_sha256, resize, dim, vector, logits, computed_at FROM src.embeddings WHERE true
-			ON CONFLICT DO UPDATE SET logits = coalesce(embeddings.logits, excluded.logits)`,
-		`INSERT OR IGNORE INTO main.paths (path, image_sha256, size, mtime_ns, label, seen_at, inode, ctime_ns)
-			SELECT path, image_sha256, size, mtime_ns, label, seen_at, ` + identity + ` FROM src.paths`,
-	}
-	var added int64
-	for i, q := range stmts {
-		var before int64
-		if i == 1 {
-			tx.QueryRowContext(ctx, `SELECT count(*) FROM main.embeddings`).Scan(&before)
-		}
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, err
-		}
-		if i == 1 {
-			var after int64
-			tx.QueryRowContext(ctx, `SELECT count(*) FROM main.embeddings`).Scan(&after)
-			added = after - before
-		}
-	}
-	return added, tx.Commit()
+	return cacheIdentity{version: c.version, precision: c.Precision()}, nil
 }

@@ -269,20 +269,21 @@ func TestMergeVerifiesInputs(t *testing.T) {
 	}
 	db.Close()
 	out := openCache(t, filepath.Join(dir, "out.db"))
-	n, err := out.Merge(ctx, good, bad)
+	st, err := out.Merge(ctx, good, bad)
+	n := st.Embeddings
 	if n != 0 || !errors.Is(err, dataset.ErrCacheDamaged) || !strings.Contains(err.Error(), "bad.db") || !strings.Contains(err.Error(), "NaN") {
 		t.Fatalf("merge: %d, %v", n, err)
 	}
 	if s, _ := out.Stats(ctx); s.Images != 0 {
 		t.Errorf("a refused merge copied %d images", s.Images)
 	}
-	if n, err := out.Merge(ctx, good); n != 4 || err != nil {
-		t.Fatalf("merge of the good cache: %d, %v", n, err)
+	if st, err := out.Merge(ctx, good); st.Embeddings != 4 || err != nil {
+		t.Fatalf("merge of the good cache: %d, %v", st.Embeddings, err)
 	}
 	// A cache of schema 1 merges too: its path records have no identity.
 	v1 := filepath.Join(dir, "v1.db")
 	writeV1(t, v1)
-	if n, err := out.Merge(ctx, v1); n != 1 || err != nil {
-		t.Fatalf("merge of a schema 1 cache: %d, %v", n, err)
+	if st, err := out.Merge(ctx, v1); st.Embeddings != 1 || err != nil {
+		t.Fatalf("merge of a schema 1 cache: %d, %v", st.Embeddings, err)
 	}
 }

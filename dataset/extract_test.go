@@ -197,13 +197,13 @@ func TestMergeShards(t *testing.T) {
 		parts = append(parts, p)
 	}
 	merged := openCache(t, filepath.Join(dir, "merged.db"))
-	n, err := merged.Merge(context.Background(), parts...)
-	if err != nil || n != 12 {
-		t.Fatalf("merged %d rows, error %v", n, err)
+	st, err := merged.Merge(context.Background(), parts...)
+	if n := st.Embeddings; err != nil || n != 12 {
+		t.Fatalf("merged %d rows, error %v", st.Embeddings, err)
 	}
 	// Merging again adds nothing; the merged cache serves the whole set.
-	if n, err := merged.Merge(context.Background(), parts...); err != nil || n != 0 {
-		t.Errorf("second merge added %d, error %v", n, err)
+	if st, err := merged.Merge(context.Background(), parts...); err != nil || st.Embeddings != 0 {
+		t.Errorf("second merge added %d, error %v", st.Embeddings, err)
 	}
 	f := newFake("fp")
 	x := extract(t, set, f, merged, nil)

@@ -64,7 +64,8 @@ func TestFloat16Cache(t *testing.T) {
 	if _, err := dataset.OpenCacheWith(full, dataset.CacheOptions{Precision: dataset.Float16}); !errors.Is(err, dataset.ErrPrecision) {
 		t.Errorf("float16 asked of a float32 cache: %v", err)
 	}
-	// Merged into a float32 cache, half rows read as they were.
+	// Merged into a new cache, which stores float16 too, half rows read as
+	// they were.
 	out := filepath.Join(dir, "merged.db")
 	if _, err := dataset.MergeCaches(ctx, out, path); err != nil {
 		t.Fatal(err)

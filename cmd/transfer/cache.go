@@ -108,11 +108,11 @@ func cacheMerge(c *cli.Context) error {
 	if c.NArg() < 2 {
 		return usageError{fmt.Errorf("cache merge: give the output cache and at least one input (transfer cache merge OUT IN [IN ...])")}
 	}
-	n, err := dataset.MergeCaches(c.Context, c.Args().First(), c.Args().Tail()...)
+	st, err := dataset.MergeCaches(c.Context, c.Args().First(), c.Args().Tail()...)
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintf(c.App.Writer, "merged %d inputs into %s: %d new embeddings\n", c.NArg()-1, c.Args().First(), n)
+	fmt.Fprintf(c.App.Writer, "merged %d inputs into %s: %d new embeddings, %d runs, %d split sides\n", c.NArg()-1, c.Args().First(), st.Embeddings, st.Runs, st.Splits)
 	return nil
 }
 
