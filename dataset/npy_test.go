@@ -1,7 +1,12 @@
 package dataset_test
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,5 +54,82 @@ func TestExportNPY(t *testing.T) {
 	}
 	if !strings.Contains(string(idx), "c.jpg") {
 		t.Error("index lacks c.jpg")
+	}
+}
+
+// TestExportNPYNumpy reads the export with numpy itself, memory-mapped:
+// the data is aligned and equal to what was exported (the 2.0 headers
+// written before were not padded, so mmap gave misaligned arrays).
+func TestExportNPYNumpy(t *testing.T) {
+	// The first python3 that has numpy: the one on PATH, or the system's
+	// (Debian's python3-numpy) when PATH leads to another Python first.
+	py := ""
+	for _, p := range []string{os.Getenv("TRANSFER_PYTHON"), "python3", "/usr/bin/python3"} {
+		if p != "" && exec.Command(p, "-c", "import numpy").Run() == nil {
+			py = p
+			break
+		}
+	}
+	if py == "" {
+		t.Skip("no python3 with numpy: install python3-numpy (or set TRANSFER_PYTHON) to read the export with numpy")
+	}
+	set := &dataset.Set{Classes: []string{"cat", "dog"}}
+	var vectors [][]float32
+	for i := range 5 {
+		set.Items = append(set.Items, dataset.Item{Path: fmt.Sprintf("%d.jpg", i), Label: i%2 - 1})
+		vectors = append(vectors, []float32{float32(i), -0.5, float32(i) / 3})
+	}
+	dir := t.TempDir()
+	if _, err := dataset.ExportNPY(dir, set, vectors); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "-c", `
+import numpy as np, sys
+e = np.load(sys.argv[1] + "/embeddings.npy", mmap_mode="r")
+l = np.load(sys.argv[1] + "/labels.npy", mmap_mode="r")
+print(e.flags.aligned, l.flags.aligned, e.dtype, e.shape, l.dtype, list(l))
+print(repr(np.asarray(e).tolist()))
+`, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("numpy: %v\n%s", err, out)
+	}
+	want := "True True float32 (5, 3) int64 [-1, 0, -1, 0, -1]\n" +
+		"[[0.0, -0.5, 0.0], [1.0, -0.5, 0.3333333432674408], [2.0, -0.5, 0.6666666865348816], [3.0, -0.5, 1.0], [4.0, -0.5, 1.3333333730697632]]\n"
+	if string(out) != want {
+		t.Errorf("numpy read\n%s\nwant\n%s", out, want)
+	}
+}
+
+// TestExportNPYRefuses: NaN rows and an empty export are refused before
+// anything is written, an earlier export is left whole, and index.csv's
+// cells are made safe for spreadsheets.
+func TestExportNPYRefuses(t *testing.T) {
+	dir := t.TempDir()
+	set := &dataset.Set{Classes: []string{"=cls"}, Items: []dataset.Item{{Path: "+cmd f.jpg", Label: 0}, {Path: "\ttab f.jpg", Label: 0}}}
+	if _, err := dataset.ExportNPY(dir, set, [][]float32{{1}, {2}}); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, n := range []string{"embeddings.npy", "labels.npy", "index.csv"} {
+		before[n], _ = os.ReadFile(filepath.Join(dir, n))
+	}
+	if got := string(before["index.csv"]); got != "path,label,class\n'+cmd f.jpg,0,'=cls\n'\ttab f.jpg,0,'=cls\n" {
+		t.Errorf("index.csv %q", got)
+	}
+	nan := float32(math.NaN())
+	if _, err := dataset.ExportNPY(dir, set, [][]float32{{1}, {nan}}); !errors.Is(err, dataset.ErrNotFinite) || !strings.Contains(err.Error(), "tab f.jpg") {
+		t.Errorf("NaN export: %v", err)
+	}
+	if _, err := dataset.ExportNPY(dir, set, [][]float32{nil, nil}); err == nil {
+		t.Error("an empty export succeeded")
+	}
+	es, _ := os.ReadDir(dir)
+	if len(es) != 3 {
+		t.Errorf("%d files after refused exports, want the 3 of the first", len(es))
+	}
+	for n, b := range before {
+		if now, _ := os.ReadFile(filepath.Join(dir, n)); !bytes.Equal(now, b) {
+			t.Errorf("%s changed by a refused export", n)
+		}
 	}
 }

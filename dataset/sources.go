@@ -310,7 +310,9 @@ func ReadManifest(r io.Reader, dir, name string, opts ManifestOptions) (*Set, er
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
+	// Only spaces are trimmed from a path ("a.jpg, cat" is common): a
+	// tab or other whitespace may begin a real file name, and our own
+	// CSV writer keeps it.
 	cr.Comment = '#'
 	type row struct {
 		path, label string
@@ -332,7 +334,7 @@ func ReadManifest(r io.Reader, dir, name string, opts ManifestOptions) (*Set, er
 			ln, _ := cr.FieldPos(0)
 			return nil, fmt.Errorf("manifest %s line %d: %d fields, want 2 (path,label)", name, ln, len(rec))
 		}
-		p, l := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		p, l := strings.Trim(rec[0], " "), strings.TrimSpace(rec[1])
 		if line == 1 && isHeader(p, l, dir, opts.Header) {
 			continue
 		}

@@ -271,3 +271,21 @@ func TestAlignClasses(t *testing.T) {
 		t.Fatalf("%v, %+v", err, s)
 	}
 }
+
+// TestManifestKeepsTab: a path that begins with a tab (on OWASP's list,
+// and a legal file name) is read as it is; it was trimmed into "no such
+// file".
+func TestManifestKeepsTab(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "\ttab f.jpg"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(dir, "m.csv")
+	if err := os.WriteFile(m, []byte("\"\ttab f.jpg\", cat\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := dataset.FromManifest(m, dataset.ManifestOptions{})
+	if err != nil || len(set.Items) != 1 || filepath.Base(set.Items[0].Path) != "\ttab f.jpg" || set.Classes[0] != "cat" {
+		t.Fatalf("manifest: %+v, %v", set, err)
+	}
+}

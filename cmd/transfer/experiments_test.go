@@ -125,6 +125,12 @@ func TestSweep(t *testing.T) {
 	if r := transfer(t, dir, nil, "runs", "show", strconv.FormatInt(runs[0].ID, 10)); r.code != exitBadInput || !strings.Contains(r.stderr, "no such run") {
 		t.Errorf("show of a removed run: exit %d\n%s", r.code, r.stderr)
 	}
+	// A repeated ID is one run: "rm 3 4 3" removed both and then said one
+	// ID was not a recorded run.
+	a, b := strconv.FormatInt(runs[1].ID, 10), strconv.FormatInt(runs[2].ID, 10)
+	if r := transfer(t, dir, nil, "runs", "rm", a, b, a); r.code != 0 || !strings.Contains(r.stderr, "removed 2 of 2 runs") {
+		t.Errorf("rm %s %s %s: exit %d\n%s", a, b, a, r.code, r.stderr)
+	}
 }
 
 // TestLinearProbe: --solver lbfgs with --standardize and --l2 auto trains,

@@ -57,6 +57,13 @@ func export(c *cli.Context) error {
 			return usageError{fmt.Errorf("--pixel-type %q: want uint8 or float", opts.Pixels)}
 		}
 	}
+	// labels.txt holds one class a line: a name with a line break would
+	// shift every class after it.
+	for _, cl := range h.Classes {
+		if strings.ContainsAny(cl, "\n\r") {
+			return usageError{fmt.Errorf("head %s: class %q holds a line break, which the one-class-a-line %s cannot hold; rename the class and train again", hp, cl, filepath.Base(labelsPath(c.String(onnxOutputFlag.Name))))}
+		}
+	}
 	out, err := models.Export(r.Model, info, h, opts)
 	if err != nil {
 		return usageError{fmt.Errorf("head %s: %w", hp, err)}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
+	"github.com/transfer-go/transfer/internal/safecsv"
 )
 
 // Output formats, one switch across commands.
@@ -56,5 +56,5 @@ func isJSON(c *cli.Context) bool {
 
 // writeCSV writes rows (the first one the header) with every cell made safe.
 func writeCSV(c *cli.Context, rows [][]string) error {
-	return report.CSV(c.App.Writer, rows)
+	return safecsv.Write(c.App.Writer, rows)
 }

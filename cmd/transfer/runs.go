@@ -602,6 +602,9 @@ func runsRemove(c *cli.Context) error {
 		return err
 	}
 	defer cache.Close()
+	// "runs rm 3 4 3" names two runs: a repeated ID is one removal.
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	n, err := cache.RemoveRuns(c.Context, ids)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/transfer-go/transfer/cmd/transfer/internal/report"
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/safecsv"
 )
 
 // sweepAxes are the list flags of sweep: each takes comma-separated values,
@@ -329,7 +330,7 @@ func writeSweep(c *cli.Context, format string, grid experiment.Grid, res *sweepR
 		table = append(table, row)
 	}
 	if p := c.String(sweepCSVFlag.Name); p != "" {
-		if err := report.WriteCSV(p, table); err != nil {
+		if err := safecsv.WriteFile(p, table); err != nil {
 			return err
 		}
 	}

@@ -1,48 +1,12 @@
 package report
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/csv"
-	"io"
 	"slices"
 	"strconv"
-	"strings"
 
-	"github.com/transfer-go/transfer/internal/atomicfile"
+	"github.com/transfer-go/transfer/internal/safecsv"
 )
-
-// SafeCell keeps a spreadsheet from evaluating a cell: one that starts with
-// =, +, - or @ gets a leading single quote.
-func SafeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// CSV writes rows (the first one the header) with every cell made safe.
-func CSV(out io.Writer, rows [][]string) error {
-	w := csv.NewWriter(out)
-	for _, r := range rows {
-		safe := make([]string, len(r))
-		for i, v := range r {
-			safe[i] = SafeCell(v)
-		}
-		w.Write(safe)
-	}
-	w.Flush()
-	return w.Error()
-}
-
-// WriteCSV writes rows to the file at path, whole or not at all.
-func WriteCSV(path string, rows [][]string) error {
-	var b bytes.Buffer
-	if err := CSV(&b, rows); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, b.Bytes(), 0o644)
-}
 
 // Mistake is a misclassified image.
 type Mistake struct {
@@ -61,7 +25,7 @@ func Errors(path string, ms []Mistake) error {
 	for _, m := range ms {
 		rows = append(rows, []string{m.Path, m.Truth, m.Predicted, strconv.FormatFloat(m.Probability, 'f', 6, 64)})
 	}
-	return WriteCSV(path, rows)
+	return safecsv.WriteFile(path, rows)
 }
 
 // SortMistakes orders mistakes most confident first; equal ones keep their
