@@ -100,7 +100,9 @@ func New(e *Engine, opts Options) *Server {
 }
 
 // Run runs the batcher until ctx is done. The server is ready (health,
-// requests) once Run has started.
+// requests) once Run has started. Run returns only after the batch in
+// progress, if any, has finished: destroy the engine's session after Run
+// returns, never when ctx is cancelled or the HTTP server has shut down.
 func (s *Server) Run(ctx context.Context) {
 	close(s.ready)
 	s.batcher.loop(ctx)

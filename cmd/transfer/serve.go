@@ -130,9 +130,20 @@ func serveAction(c *cli.Context) error {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// The session is destroyed (cleanup, deferred above) only once the
+	// batcher has stopped: hs.Shutdown returns when no connection is open,
+	// which can be while a batch whose clients gave up is still running
+	// in ONNX Runtime, and destroying the session under it crashed.
 	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
-	go srv.Run(runCtx)
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		srv.Run(runCtx)
+	}()
+	defer func() {
+		stopRun()
+		<-runDone
+	}()
 	var names []string
 	for _, h := range heads {
 		names = append(names, h.Name)
