@@ -125,8 +125,12 @@ func (b *batcher) run(batch []*job) {
 		copy(buf[i*il:], j.tensor)
 	}
 	b.metrics.batch.Observe(float64(len(live)))
-	heads, probs, err := b.engine.run(context.Background(), buf)
+	heads, probs, rowErr, err := b.engine.run(context.Background(), buf)
 	for i, j := range live {
+		if err == nil && rowErr[i] != nil {
+			j.done <- jobResult{err: rowErr[i]}
+			continue
+		}
 		if err != nil {
 			j.done <- jobResult{err: err}
 			continue

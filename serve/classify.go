@@ -128,6 +128,10 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil && r.Context().Err() != nil:
 		return // the client went away
+	case errors.Is(err, ErrNonFiniteEmbedding):
+		// The request's own pixels: a client error, never the head's.
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
+
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
@@ -39,6 +42,8 @@ type Engine struct {
 
 	mu    sync.RWMutex
 	heads []Head
+	// recent are embeddings the engine served, finite ones (see Swap).
+	recent [][]float32
 }
 
 // NewEngine checks that every head was trained on the embeddings of b with
@@ -91,6 +96,19 @@ func (e *Engine) Swap(heads []Head) error {
 		if h.Model.Layer.Inputs() != dim {
 			return fmt.Errorf("head %s takes %d-d embeddings, the backbone makes %d", h.Name, h.Model.Layer.Inputs(), dim)
 		}
+		// A head whose finite weights overflow on real embeddings would
+		// answer every request after the swap with an error: it is run
+		// first on embeddings the engine served (on the zero embedding
+		// before any was served), as predict runs it on the images.
+		e.mu.RLock()
+		probe := e.recent
+		e.mu.RUnlock()
+		if len(probe) == 0 {
+			probe = [][]float32{make([]float32, dim)}
+		}
+		if _, err := h.Model.Layer.Probabilities(probe); err != nil {
+			return fmt.Errorf("head %s: %w", h.Name, err)
+		}
 	}
 	e.mu.Lock()
 	e.heads = append([]Head(nil), heads...)
@@ -123,21 +141,110 @@ func (e *Engine) InputLen() int { return e.inputLen }
 
 // run embeds a batch of n preprocessed images and applies every head:
 // probabilities[head][image][class].
-func (e *Engine) run(ctx context.Context, batch []float32) ([]Head, [][][]float64, error) {
+func (e *Engine) run(ctx context.Context, batch []float32) ([]Head, [][][]float64, []error, error) {
 	if e.classify != nil {
 		p, err := e.classify(ctx, batch)
-		return e.Heads(), [][][]float64{p}, err
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return e.Heads(), [][][]float64{p}, rowErrors(p), nil
 	}
 	emb, err := e.b.Embed(ctx, batch)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	// One image's pixels (finite values far out of range) can make its
+	// embedding NaN: that image fails alone, never the batch it shared
+	// with other clients' images.
+	rowErr := make([]error, len(emb))
+	probe := emb[:0:0]
+	zero := make([]float32, e.b.Info().Dim)
+	for i, v := range emb {
+		if !finite32(v) {
+			rowErr[i] = ErrNonFiniteEmbedding
+			emb[i] = zero
+			continue
+		}
+		probe = append(probe, v)
+	}
+	e.remember(probe)
 	heads := e.Heads()
 	out := make([][][]float64, len(heads))
 	for i, h := range heads {
-		if out[i], err = h.Model.Layer.Probabilities(emb); err != nil {
-			return nil, nil, fmt.Errorf("head %s: %w", h.Name, err)
+		if out[i], err = probabilities(h, emb, rowErr); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	return heads, out, nil
+	return heads, out, rowErr, nil
+}
+
+// ErrNonFiniteEmbedding reports an image whose embedding holds NaN or
+// Inf: its pixels were far outside the range the backbone computes with.
+var ErrNonFiniteEmbedding = errors.New("serve: the image's embedding is not finite; its pixel values are out of the range the model takes")
+
+// probabilities runs h on emb. A row whose probabilities are not finite
+// gets its error in rowErr (unless it has one already); the others are
+// answered.
+func probabilities(h Head, emb [][]float32, rowErr []error) ([][]float64, error) {
+	x, err := head.Matrix(emb)
+	if err != nil {
+		return nil, err
+	}
+	if _, d := x.Dims(); d != h.Model.Layer.Inputs() {
+		return nil, fmt.Errorf("head %s: embeddings have %d values, the head takes %d", h.Name, d, h.Model.Layer.Inputs())
+	}
+	p := h.Model.Layer.Predict(nil, x)
+	out := make([][]float64, len(emb))
+	for i := range out {
+		out[i] = mat.Row(nil, i, p)
+		if rowErr[i] == nil && !finite64(out[i]) {
+			rowErr[i] = fmt.Errorf("head %s: %w", h.Name, head.ErrNonFiniteOutput)
+		}
+	}
+	return out, nil
+}
+
+// rowErrors records, for an exported classifier's output, the rows that
+// are not finite probabilities.
+func rowErrors(p [][]float64) []error {
+	errs := make([]error, len(p))
+	for i, r := range p {
+		if !finite64(r) {
+			errs[i] = fmt.Errorf("the classifier's output: %w", head.ErrNonFiniteOutput)
+		}
+	}
+	return errs
+}
+
+func finite32(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func finite64(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// remember keeps a copy of up to 8 finite embeddings the engine served,
+// which Swap runs a new head on before it serves it.
+func (e *Engine) remember(emb [][]float32) {
+	if len(emb) == 0 {
+		return
+	}
+	keep := make([][]float32, 0, min(len(emb), 8))
+	for _, v := range emb[:cap(keep)] {
+		keep = append(keep, append([]float32(nil), v...))
+	}
+	e.mu.Lock()
+	e.recent = keep
+	e.mu.Unlock()
 }

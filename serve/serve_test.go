@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -398,5 +399,87 @@ func TestSwapRefusesMismatchedHeads(t *testing.T) {
 	}
 	if err := e.Swap([]Head{testHead("a", "x", "y"), testHead("a", "x", "y")}); err == nil {
 		t.Error("two heads of one name were accepted")
+	}
+}
+
+// nanBackbone is fakeBackbone, but an image whose first pixel is over 1
+// embeds as NaN, as out-of-range pixels do in a real backbone.
+type nanBackbone struct{ fakeBackbone }
+
+func (f *nanBackbone) Embed(ctx context.Context, batch []float32) ([][]float32, error) {
+	out, err := f.fakeBackbone.Embed(ctx, batch)
+	il := f.Info().InputLen()
+	for i := range out {
+		if batch[i*il] > 1 {
+			out[i] = []float32{float32(math.NaN()), 0, 0, 1}
+		}
+	}
+	return out, err
+}
+
+// TestNonFiniteEmbeddingFailsAlone: one client's out-of-range pixels fail
+// that image, never the others in its batch, and are not blamed on the
+// head.
+func TestNonFiniteEmbeddingFailsAlone(t *testing.T) {
+	h := testHead("pets", "cat", "dog", "fish")
+	e, err := NewEngine(&nanBackbone{}, pixels, source(), []Head{h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	il := e.InputLen()
+	batch := make([]float32, 2*il)
+	batch[0] = 3e38 // the first image's pixels are huge
+	c := color.NRGBA{R: 51, G: 102, B: 153}
+	for p := il; p < 2*il; p += 3 {
+		batch[p], batch[p+1], batch[p+2] = float32(c.R)/255, float32(c.G)/255, float32(c.B)/255
+	}
+	_, probs, rowErr, err := e.run(context.Background(), batch)
+	if err != nil {
+		t.Fatalf("the batch failed: %v", err)
+	}
+	if !errors.Is(rowErr[0], ErrNonFiniteEmbedding) {
+		t.Errorf("the huge image: %v, want ErrNonFiniteEmbedding", rowErr[0])
+	}
+	if rowErr[1] != nil {
+		t.Fatalf("the innocent image failed: %v", rowErr[1])
+	}
+	for k, p := range want(h, c) {
+		if math.Abs(probs[0][1][k]-p) > 1e-6 {
+			t.Errorf("innocent image class %d: %g, want %g", k, probs[0][1][k], p)
+		}
+	}
+}
+
+// TestSwapRefusesHeadThatOverflows: a head of finite but huge weights (1e308)
+// gives NaN on the embeddings served; SIGHUP's Swap refuses it and the
+// old head serves on.
+func TestSwapRefusesHeadThatOverflows(t *testing.T) {
+	e, err := NewEngine(&fakeBackbone{}, pixels, source(), []Head{testHead("pets", "cat", "dog")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]float32, e.InputLen())
+	for i := range batch {
+		batch[i] = 0.5
+	}
+	if _, _, _, err := e.run(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	huge := testHead("pets", "cat", "dog")
+	w := huge.Model.Layer.W
+	r, cols := w.Dims()
+	for i := 0; i < r; i++ {
+		for j := 0; j < cols; j++ {
+			w.Set(i, j, 1e308)
+		}
+	}
+	if err := e.Swap([]Head{huge}); !errors.Is(err, head.ErrNonFiniteOutput) {
+		t.Errorf("Swap of an overflowing head: %v, want ErrNonFiniteOutput", err)
+	}
+	if e.Heads()[0].Model.Layer.W.At(0, 0) == 1e308 {
+		t.Error("the refused head serves")
+	}
+	if err := e.Swap([]Head{testHead("pets", "cat", "dog")}); err != nil {
+		t.Errorf("a sound head was refused: %v", err)
 	}
 }

@@ -108,6 +108,10 @@ func (s *Server) Run(ctx context.Context) {
 	s.batcher.loop(ctx)
 }
 
+// Ready is closed once Run has started: announce the address only after
+// it, or a client told where to connect may be answered 503 "starting".
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
 // ServeHTTP makes the server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 

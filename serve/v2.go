@@ -164,6 +164,10 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil && r.Context().Err() != nil:
 		return
+	case errors.Is(err, ErrNonFiniteEmbedding):
+		// The request's own pixels: a client error, never the head's.
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return

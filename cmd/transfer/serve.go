@@ -144,6 +144,7 @@ func serveAction(c *cli.Context) error {
 		stopRun()
 		<-runDone
 	}()
+	<-srv.Ready()
 	var names []string
 	for _, h := range heads {
 		names = append(names, h.Name)
