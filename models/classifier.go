@@ -38,6 +38,16 @@ func ReadClassifierMeta(m *onnxgraph.Model) (ClassifierMeta, error) {
 	if err := json.Unmarshal([]byte(props[MetaClasses]), &meta.Classes); err != nil || len(meta.Classes) == 0 {
 		return meta, fmt.Errorf("%w: metadata %s is not a JSON list of class names", backbone.ErrBadInput, MetaClasses)
 	}
+	seen := make(map[string]bool, len(meta.Classes))
+	for i, c := range meta.Classes {
+		switch {
+		case c == "":
+			return meta, fmt.Errorf("%w: metadata %s: class %d has an empty name", backbone.ErrBadInput, MetaClasses, i)
+		case seen[c]:
+			return meta, fmt.Errorf("%w: metadata %s names class %q twice: two outputs could not be told apart", backbone.ErrBadInput, MetaClasses, c)
+		}
+		seen[c] = true
+	}
 	meta.Fingerprint = props[MetaFingerprint]
 	var err error
 	if meta.Preprocess, err = backbone.ParsePreprocess(props[MetaPreprocess]); err != nil {

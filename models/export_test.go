@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -199,4 +200,81 @@ func TestVerifyAndClassifier(t *testing.T) {
 			t.Errorf("a backbone opened as a classifier: %v", err)
 		}
 	}
+}
+
+// TestClassifierMetadataChecked: a classifier whose metadata disagrees
+// with its output (too few or too many class names, a name twice or
+// empty), or whose output is not probabilities, is refused at open with
+// ErrBadInput, before any image is classified.
+func TestClassifierMetadataChecked(t *testing.T) {
+	ortest.Require(t)
+	b, _ := (&onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 4)).Model()}).Marshal()
+	m, err := onnxgraph.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := backbone.OpenModel(m, "small.onnx", backbone.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bb.Destroy()
+	good, err := models.Export(m, bb.Info(), trainedHead(bb.Info(), []string{"a", "b", "c"}, 5), models.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(f func(*onnxgraph.Model)) *onnxgraph.Model {
+		c := good.Clone()
+		f(c)
+		b, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := onnxgraph.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	classes := func(v string) func(*onnxgraph.Model) {
+		return func(c *onnxgraph.Model) {
+			for _, p := range c.Proto.GetMetadataProps() {
+				if p.GetKey() == models.MetaClasses {
+					p.Value = v
+				}
+			}
+		}
+	}
+	logits := func(c *onnxgraph.Model) {
+		for _, n := range c.Proto.GetGraph().GetNode() {
+			if n.GetOpType() == "Softmax" {
+				n.OpType, n.Attribute = "Identity", nil
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		m    *onnxgraph.Model
+		want string
+	}{
+		{"one name for three outputs", edit(classes(`["a"]`)), "3 outputs but its metadata"},
+		{"five names for three outputs", edit(classes(`["a","b","c","d","e"]`)), "3 outputs but its metadata"},
+		{"a name twice", edit(classes(`["a","b","a"]`)), `names class "a" twice`},
+		{"an empty name", edit(classes(`["a","","c"]`)), "empty name"},
+		{"logits, no softmax", edit(logits), "not probabilities"},
+	} {
+		cl, err := models.OpenClassifier(tc.m, "c.onnx", backbone.Options{})
+		if err == nil {
+			cl.Destroy()
+			t.Errorf("%s: opened", tc.name)
+			continue
+		}
+		if !errors.Is(err, backbone.ErrBadInput) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrBadInput saying %q", tc.name, err, tc.want)
+		}
+	}
+	cl, err := models.OpenClassifier(good, "c.onnx", backbone.Options{})
+	if err != nil {
+		t.Fatalf("the sound export: %v", err)
+	}
+	cl.Destroy()
 }

@@ -34,7 +34,50 @@ func OpenClassifier(m *onnxgraph.Model, path string, opts backbone.Options) (*Cl
 	if err != nil {
 		return nil, err
 	}
-	return &Classifier{Meta: meta, cl: cl}, nil
+	c := &Classifier{Meta: meta, cl: cl}
+	if err := c.checkOutput(); err != nil {
+		cl.Destroy()
+		return nil, fmt.Errorf("classifier %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// checkOutput holds the classifier to what its metadata promises, one
+// probability per class name, before any image is classified: a file whose
+// metadata was edited, or a graph whose softmax was removed, would
+// otherwise label outputs with the wrong names or print logits as
+// percentages. The declared output width is checked first; a grey image
+// then shows the values.
+func (c *Classifier) checkOutput() error {
+	n := len(c.Meta.Classes)
+	if d := c.cl.Classes; d > 0 && d != n {
+		return fmt.Errorf("%w: the model has %d outputs but its metadata %s names %d classes", backbone.ErrBadInput, d, MetaClasses, n)
+	}
+	if w, h := c.Meta.Pixels.Width, c.Meta.Pixels.Height; w != c.cl.Width || h != c.cl.Height {
+		return fmt.Errorf("%w: the model takes %dx%d images but its metadata %s says %dx%d", backbone.ErrBadInput, c.cl.Width, c.cl.Height, MetaInputSize, w, h)
+	}
+	grey := image.NewNRGBA(image.Rect(0, 0, c.Meta.Pixels.Width, c.Meta.Pixels.Height))
+	for i := range grey.Pix {
+		grey.Pix[i] = 128
+	}
+	p, err := c.Classify(context.Background(), []*image.NRGBA{grey})
+	if err != nil {
+		return err
+	}
+	var sum float64
+	for j, v := range p[0] {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: %w: output %d on a grey image is %v", backbone.ErrBadInput, head.ErrNonFiniteOutput, j, v)
+		}
+		if v < -1e-6 || v > 1+1e-6 {
+			return fmt.Errorf("%w: output %d on a grey image is %g: the outputs are not probabilities (is the softmax missing?)", backbone.ErrBadInput, j, v)
+		}
+		sum += v
+	}
+	if math.Abs(sum-1) > 1e-3 {
+		return fmt.Errorf("%w: the outputs on a grey image sum to %g, not 1: they are not probabilities (is the softmax missing?)", backbone.ErrBadInput, sum)
+	}
+	return nil
 }
 
 // Classify returns the class probabilities of images of the classifier's
@@ -78,6 +121,9 @@ func (c *Classifier) ClassifyBatch(ctx context.Context, batch []float32) ([][]fl
 	}
 	probs := make([][]float64, len(out))
 	for i, row := range out {
+		if len(row) != len(c.Meta.Classes) {
+			return nil, fmt.Errorf("%w: the classifier gave %d outputs for the %d class names of its metadata", backbone.ErrBadInput, len(row), len(c.Meta.Classes))
+		}
 		probs[i] = make([]float64, len(row))
 		for j, v := range row {
 			probs[i][j] = float64(v)
