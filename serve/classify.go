@@ -34,13 +34,20 @@ type ImageResult struct {
 	Image string       `json:"image"`
 	Heads []HeadResult `json:"heads,omitempty"`
 	Error string       `json:"error,omitempty"`
+	// code is the status the image's failure alone would be answered
+	// with: 400 for the client's image, 500 for the server's fault.
+	code int
 }
 
-// ClassifyResponse is /v1/classify's answer.
+// ClassifyResponse is /v1/classify's answer. When no image of the request
+// could be classified, Error says why and the status is not 200 (400 when
+// the images were at fault), so that a client's status check sees the
+// failure; Results still holds each image's error.
 type ClassifyResponse struct {
 	Model   string        `json:"model"`
 	Version string        `json:"version,omitempty"`
 	Results []ImageResult `json:"results"`
+	Error   string        `json:"error,omitempty"`
 }
 
 // upload is one image of a request.
@@ -128,15 +135,34 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil && r.Context().Err() != nil:
 		return // the client went away
-	case errors.Is(err, ErrNonFiniteEmbedding):
-		// The request's own pixels: a client error, never the head's.
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, ClassifyResponse{Model: s.opts.Model, Version: s.opts.Version, Results: results})
+	resp := ClassifyResponse{Model: s.opts.Model, Version: s.opts.Version, Results: results}
+	code = http.StatusOK
+	if failed := allFailed(results); failed != 0 {
+		code = failed
+		resp.Error = results[0].Image + ": " + results[0].Error
+		if len(results) > 1 {
+			resp.Error = fmt.Sprintf("none of the %d images could be classified; the first, %s", len(results), resp.Error)
+		}
+	}
+	writeJSON(w, code, resp)
+}
+
+// allFailed returns the status for a request none of whose images could be
+// classified (500 when any failure was the server's, else 400), or 0 when
+// one was.
+func allFailed(results []ImageResult) int {
+	code := http.StatusBadRequest
+	for _, r := range results {
+		if r.Error == "" {
+			return 0
+		}
+		code = max(code, r.code)
+	}
+	return code
 }
 
 // classifyAll decodes the images in parallel (at most one per core across
@@ -154,7 +180,7 @@ func (s *Server) classifyAll(ctx context.Context, ups []upload, k int) ([]ImageR
 			defer s.batcher.done() // after the submit below
 			t, err := s.prepare(ctx, u.data)
 			if err != nil {
-				results[i].Error = err.Error()
+				results[i].Error, results[i].code = err.Error(), http.StatusBadRequest
 				errs <- nil
 				return
 			}
@@ -183,7 +209,15 @@ func (s *Server) classifyAll(ctx context.Context, ups []upload, k int) ([]ImageR
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if res.err != nil {
+		switch {
+		case errors.Is(res.err, ErrNonFiniteEmbedding):
+			// The image's own pixels; the request's others are answered.
+			results[i].Error, results[i].code = res.err.Error(), http.StatusBadRequest
+			continue
+		case errors.Is(res.err, head.ErrNonFiniteOutput):
+			results[i].Error, results[i].code = res.err.Error(), http.StatusInternalServerError
+			continue
+		case res.err != nil:
 			if first == nil {
 				first = res.err
 			}

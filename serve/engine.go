@@ -39,6 +39,10 @@ type Engine struct {
 	width, height int
 	inputLen      int
 	classify      func(ctx context.Context, batch []float32) ([][]float64, error) // an exported classifier's, or nil
+	// preprocess names what the input values are; raw is set for a
+	// classifier that preprocesses inside, whose input is pixel values.
+	preprocess string
+	raw        bool
 
 	mu    sync.RWMutex
 	heads []Head
@@ -51,7 +55,7 @@ type Engine struct {
 func NewEngine(b Embedder, pixels dataset.PixelSpec, source head.Provenance, heads []Head) (*Engine, error) {
 	info := b.Info()
 	e := &Engine{b: b, pixels: pixels, filler: backbone.NewFiller(info.Preprocess, info.Layout), source: source,
-		layout: info.Layout, width: info.Width, height: info.Height, inputLen: info.InputLen()}
+		layout: info.Layout, width: info.Width, height: info.Height, inputLen: info.InputLen(), preprocess: info.Preprocess.Name}
 	if err := e.Swap(heads); err != nil {
 		return nil, err
 	}
@@ -64,8 +68,35 @@ func NewEngine(b Embedder, pixels dataset.PixelSpec, source head.Provenance, hea
 func ClassifierEngine(cl *models.Classifier, name string) *Engine {
 	m := cl.Meta
 	return &Engine{pixels: m.Pixels, filler: cl.Filler(), layout: m.Layout, width: m.Pixels.Width, height: m.Pixels.Height,
-		inputLen: cl.InputLen(), classify: cl.ClassifyBatch,
+		inputLen: cl.InputLen(), classify: cl.ClassifyBatch, preprocess: m.Preprocess.Name, raw: m.Input != "",
 		heads: []Head{{Name: name, Model: &head.Model{Classes: m.Classes}}}}
+}
+
+// PixelDatatype is the protocol datatype of the "pixels" input: UINT8
+// pixel values for a classifier that preprocesses inside, FP32
+// preprocessed values otherwise. One name never takes two meanings.
+func (e *Engine) PixelDatatype() string {
+	if e.raw {
+		return "UINT8"
+	}
+	return "FP32"
+}
+
+// PixelMeaning says in words what the "pixels" input's values are.
+func (e *Engine) PixelMeaning() string {
+	if e.raw {
+		return "pixel values 0 to 255; the model applies " + e.preprocess + " preprocessing inside"
+	}
+	return e.preprocess + "-preprocessed values"
+}
+
+// pixelShape is one image's pixels input shape in the model's layout.
+func (e *Engine) pixelShape() []int64 {
+	h, w := int64(e.height), int64(e.width)
+	if e.layout == backbone.NCHW {
+		return []int64{3, h, w}
+	}
+	return []int64{h, w, 3}
 }
 
 // ErrFixedModel reports a reload asked of an exported classifier, whose

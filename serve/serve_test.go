@@ -159,6 +159,21 @@ func TestClassify(t *testing.T) {
 			t.Errorf("result %+v", r)
 		}
 	}
+
+	// When no image can be classified, the status says so.
+	form.Reset()
+	mw = multipart.NewWriter(&form)
+	for _, name := range []string{"x.jpg", "y.jpg"} {
+		fw, _ := mw.CreateFormFile("image", name)
+		fw.Write([]byte("not an image"))
+	}
+	mw.Close()
+	resp, body = post(t, ts.URL+"/v1/classify", mw.FormDataContentType(), form.Bytes())
+	got = ClassifyResponse{}
+	json.Unmarshal(body, &got)
+	if resp.StatusCode != 400 || len(got.Results) != 2 || !strings.HasPrefix(got.Error, "none of the 2 images") {
+		t.Errorf("all images broken: %d %s", resp.StatusCode, body)
+	}
 }
 
 func indexOf(list []string, s string) int {
@@ -171,7 +186,8 @@ func indexOf(list []string, s string) int {
 }
 
 // TestMalformedRequests: every bad request gets its status and a JSON
-// error.
+// error. A request whose only image fails is a 400 (curl -f and every
+// client's status check must see it), with the image's error.
 func TestMalformedRequests(t *testing.T) {
 	_, ts := newTestServer(t, &fakeBackbone{}, Options{MaxBody: 1 << 20})
 	var huge bytes.Buffer
@@ -186,9 +202,9 @@ func TestMalformedRequests(t *testing.T) {
 		{"zero bytes", "/v1/classify", "image/jpeg", "", 400, false},
 		{"wrong content type", "/v1/classify", "text/plain", "hello", 415, false},
 		{"over the body limit", "/v1/classify", "image/png", strings.Repeat("x", 1<<20+10), 413, false},
-		{"not an image", "/v1/classify", "image/jpeg", "plain text", 200, true},
-		{"truncated", "/v1/classify", "image/png", string(tinyPNG[:len(tinyPNG)/2]), 200, true},
-		{"60000x60000 header", "/v1/classify", "image/png", huge.String(), 200, true},
+		{"not an image", "/v1/classify", "image/jpeg", "plain text", 400, true},
+		{"truncated", "/v1/classify", "image/png", string(tinyPNG[:len(tinyPNG)/2]), 400, true},
+		{"60000x60000 header", "/v1/classify", "image/png", huge.String(), 400, true},
 		{"bad k", "/v1/classify?k=0", "image/png", string(tinyPNG), 400, false},
 		{"v2 not JSON", "/v2/models/pets/infer", "application/json", "{", 400, false},
 		{"v2 wrong datatype", "/v2/models/pets/infer", "application/json", `{"inputs":[{"name":"images","datatype":"INT8","shape":[1],"data":[1]}]}`, 400, false},
@@ -205,8 +221,8 @@ func TestMalformedRequests(t *testing.T) {
 		}
 		if tc.perImage {
 			var got ClassifyResponse
-			if json.Unmarshal(body, &got); len(got.Results) != 1 || got.Results[0].Error == "" {
-				t.Errorf("%s: no per-image error: %s", tc.name, body)
+			if json.Unmarshal(body, &got); len(got.Results) != 1 || got.Results[0].Error == "" || got.Error == "" {
+				t.Errorf("%s: no per-image and request error: %s", tc.name, body)
 			}
 		} else {
 			var e errorBody
@@ -236,7 +252,8 @@ func TestOpenInferenceProtocol(t *testing.T) {
 	var meta ModelMetadata
 	json.NewDecoder(resp.Body).Decode(&meta)
 	resp.Body.Close()
-	if meta.Name != "pets" || len(meta.Inputs) != 2 || meta.Inputs[1].Shape[1] != 8 || meta.Outputs[0].Shape[1] != 3 || fmt.Sprint(meta.Parameters["classes"]) != "[cat dog fish]" {
+	if meta.Name != "pets" || len(meta.Inputs) != 2 || meta.Inputs[1].Shape[1] != 8 || meta.Inputs[1].Datatype != "FP32" || meta.Outputs[0].Shape[1] != 3 ||
+		meta.Parameters["classes"] != `["cat","dog","fish"]` || meta.Parameters["class_count"] != 3.0 {
 		t.Errorf("metadata %+v", meta)
 	}
 
@@ -253,7 +270,7 @@ func TestOpenInferenceProtocol(t *testing.T) {
 	fpReq, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "pixels", "datatype": "FP32", "shape": []int{2, 8, 8, 3}, "data": floats}}})
 	for name, req := range map[string][]byte{"BYTES": bytesReq, "FP32": fpReq} {
 		resp, body := post(t, ts.URL+"/v2/models/pets/infer", "application/json", req)
-		var got InferResponse
+		var got inferAnswer
 		if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", name, resp.StatusCode, body)
 		}
@@ -273,6 +290,20 @@ func TestOpenInferenceProtocol(t *testing.T) {
 			t.Errorf("id %q not echoed", got.ID)
 		}
 	}
+}
+
+// inferAnswer is InferResponse as a client decodes it.
+type inferAnswer struct {
+	ModelName    string `json:"model_name"`
+	ModelVersion string `json:"model_version"`
+	ID           string `json:"id"`
+	Outputs      []struct {
+		Name       string         `json:"name"`
+		Shape      []int64        `json:"shape"`
+		Datatype   string         `json:"datatype"`
+		Parameters map[string]any `json:"parameters"`
+		Data       []float64      `json:"data"`
+	} `json:"outputs"`
 }
 
 // TestOverloadAnswers503: with the batch held and the queue full, further

@@ -92,9 +92,14 @@ func New(e *Engine, opts Options) *Server {
 	s.route("GET /v2/health/live", "/v2/health/live", s.live)
 	s.route("GET /v2/health/ready", "/v2/health/ready", s.readyz)
 	s.route("GET /v2", "/v2", s.serverMeta)
+	s.route("GET /v2/{$}", "/v2", s.serverMeta)
 	s.route("GET /v2/models/{name}", "/v2/models", s.modelMeta)
+	s.route("GET /v2/models/{name}/versions/{version}", "/v2/models", s.modelMeta)
 	s.route("GET /v2/models/{name}/ready", "/v2/models/ready", s.modelReady)
+	s.route("GET /v2/models/{name}/versions/{version}/ready", "/v2/models/ready", s.modelReady)
 	s.route("POST /v2/models/{name}/infer", "/v2/models/infer", s.infer)
+	s.route("POST /v2/models/{name}/versions/{version}/infer", "/v2/models/infer", s.infer)
+	s.route("POST /v2/repository/index", "/v2/repository/index", s.repositoryIndex)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	return s
 }
@@ -113,7 +118,47 @@ func (s *Server) Run(ctx context.Context) {
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// unmatched answers a request no route takes: 404, or 405 with Allow,
+// in JSON as every other answer, and counted in the metrics.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	probe := &codeWriter{header: w.Header()}
+	h.ServeHTTP(probe, r)
+	switch probe.code {
+	case http.StatusMethodNotAllowed:
+		writeError(w, probe.code, fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, w.Header().Get("Allow")))
+	case http.StatusNotFound:
+		writeError(w, probe.code, fmt.Sprintf("no route %s %s: the routes are POST /v1/classify, the Open Inference Protocol under /v2 and GET /metrics", r.Method, r.URL.Path))
+	default: // a redirect to the clean path
+		s.mux.ServeHTTP(w, r)
+	}
+	s.metrics.requests.WithLabelValues("unmatched", strconv.Itoa(probe.code)).Inc()
+}
+
+// codeWriter records the status a handler writes and drops its body.
+type codeWriter struct {
+	header http.Header
+	code   int
+}
+
+func (c *codeWriter) Header() http.Header { return c.header }
+func (c *codeWriter) WriteHeader(code int) {
+	if c.code == 0 {
+		c.code = code
+	}
+}
+func (c *codeWriter) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
 
 // statusWriter records the status a handler wrote.
 type statusWriter struct {
@@ -160,12 +205,18 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// writeJSON encodes v before the status is sent: a value that cannot be
+// encoded (a NaN) is answered 500 with the reason, never 200 with an
+// empty body.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{Error: "the answer could not be encoded (a bug in transfer; it is logged): " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

@@ -1,18 +1,61 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 
-	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/head"
 )
 
 // The Open Inference Protocol's JSON shapes (KServe v2, Triton's HTTP/REST
-// API). Each head is a model; its output is "probabilities".
+// API). Each head is a model of one version, "1"; its output is
+// "probabilities".
+
+// Parameters are the protocol's parameters: string, number or boolean
+// values. Decoded from a request, numbers are json.Number.
+type Parameters map[string]any
+
+// Int returns the whole number under key; ok is false when it is absent.
+func (p Parameters) Int(key string) (v int64, ok bool, err error) {
+	raw, ok := p[key]
+	if !ok {
+		return 0, false, nil
+	}
+	switch n := raw.(type) {
+	case json.Number:
+		if v, err := n.Int64(); err == nil {
+			return v, true, nil
+		}
+	case float64:
+		if n == float64(int64(n)) {
+			return int64(n), true, nil
+		}
+	case int:
+		return int64(n), true, nil
+	case int64:
+		return n, true, nil
+	}
+	return 0, true, fmt.Errorf("parameter %q is %v; want a whole number", key, raw)
+}
+
+// Bool returns the boolean under key; ok is false when it is absent.
+func (p Parameters) Bool(key string) (v, ok bool, err error) {
+	raw, ok := p[key]
+	if !ok {
+		return false, false, nil
+	}
+	if b, isBool := raw.(bool); isBool {
+		return b, true, nil
+	}
+	return false, true, fmt.Errorf("parameter %q is %v; want true or false", key, raw)
+}
 
 // TensorMetadata describes an input or output of a model.
 type TensorMetadata struct {
@@ -28,26 +71,46 @@ type ModelMetadata struct {
 	Platform string           `json:"platform"`
 	Inputs   []TensorMetadata `json:"inputs"`
 	Outputs  []TensorMetadata `json:"outputs"`
-	// Parameters carry the class names, in the order of the output.
-	Parameters map[string]any `json:"parameters,omitempty"`
+	// Parameters: "classes", the class names in the order of the output
+	// as a JSON list in a string (the protocol takes scalars only);
+	// "class_count"; "pixels", how images are brought to the input size;
+	// "preprocess", what the "pixels" input's values are.
+	Parameters Parameters `json:"parameters,omitempty"`
 }
 
-// InferTensor is a tensor of a request or a response.
+// ServerMetadata is GET /v2's answer.
+type ServerMetadata struct {
+	Name       string   `json:"name"`
+	Version    string   `json:"version"`
+	Extensions []string `json:"extensions"`
+}
+
+// InferTensor is an input tensor of a request. Data is absent when the
+// tensor's bytes follow the JSON (binary_data_size).
 type InferTensor struct {
 	Name       string          `json:"name"`
 	Shape      []int64         `json:"shape"`
 	Datatype   string          `json:"datatype"`
-	Parameters map[string]any  `json:"parameters,omitempty"`
-	Data       json.RawMessage `json:"data"`
+	Parameters Parameters      `json:"parameters,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
 }
 
-// InferRequest is POST /v2/models/{name}/infer's body.
+// RequestedOutput names an output a request wants, with its parameters:
+// "classification" (Triton's classification extension: the top k as
+// "score:index:label" strings) and "binary_data".
+type RequestedOutput struct {
+	Name       string     `json:"name"`
+	Parameters Parameters `json:"parameters,omitempty"`
+}
+
+// InferRequest is POST /v2/models/{name}/infer's body (its JSON part,
+// when binary tensor data follows). Parameters may hold
+// "binary_data_output".
 type InferRequest struct {
-	ID      string        `json:"id,omitempty"`
-	Inputs  []InferTensor `json:"inputs"`
-	Outputs []struct {
-		Name string `json:"name"`
-	} `json:"outputs,omitempty"`
+	ID         string            `json:"id,omitempty"`
+	Parameters Parameters        `json:"parameters,omitempty"`
+	Inputs     []InferTensor     `json:"inputs"`
+	Outputs    []RequestedOutput `json:"outputs,omitempty"`
 }
 
 // InferResponse is its answer.
@@ -58,83 +121,191 @@ type InferResponse struct {
 	Outputs      []InferOutTensor `json:"outputs"`
 }
 
-// InferOutTensor is an output tensor with its data.
+// InferOutTensor is an output tensor: Data is []float32 for FP32 and
+// []string for BYTES, or absent when the bytes follow the JSON
+// (Parameters["binary_data_size"]).
 type InferOutTensor struct {
-	Name     string    `json:"name"`
-	Shape    []int64   `json:"shape"`
-	Datatype string    `json:"datatype"`
-	Data     []float64 `json:"data"`
+	Name       string     `json:"name"`
+	Shape      []int64    `json:"shape"`
+	Datatype   string     `json:"datatype"`
+	Parameters Parameters `json:"parameters,omitempty"`
+	Data       any        `json:"data,omitempty"`
 }
 
 const (
-	inputImages = "images" // BYTES: encoded image files, base64 in JSON
-	inputPixels = "pixels" // FP32: preprocessed pixels in the model's layout
-	outputProbs = "probabilities"
+	inputImages  = "images"        // BYTES: encoded image files (base64 in JSON, raw as binary data)
+	inputPixels  = "pixels"        // FP32 preprocessed values, or UINT8 for a model that preprocesses inside
+	outputProbs  = "probabilities" // FP32 [N, classes]
+	modelVersion = "1"
+	// headerLength is the binary tensor data extension's header: the
+	// length of the JSON that starts the body.
+	headerLength = "Inference-Header-Content-Length"
 )
 
+// extensions are the protocol extensions the server implements.
+var extensions = []string{"binary_tensor_data", "classification"}
+
 func (s *Server) serverMeta(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"name": s.opts.Model, "version": s.opts.Version, "extensions": []string{}})
+	writeJSON(w, http.StatusOK, ServerMetadata{Name: "transfer", Version: s.opts.Version, Extensions: extensions})
 }
 
-// pixelShape is one image's FP32 input shape in the model's layout.
-func (s *Server) pixelShape() []int64 {
-	e := s.engine
-	h, wd := int64(e.height), int64(e.width)
-	if e.layout == backbone.NCHW {
-		return []int64{3, h, wd}
+// model finds the head a /v2/models route names, at the version it names
+// if any; on failure it has answered 404.
+func (s *Server) model(w http.ResponseWriter, r *http.Request) (Head, bool) {
+	name := r.PathValue("name")
+	h, ok := s.engine.Head(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no model %q: the models are the heads served (POST /v2/repository/index lists them)", name))
+		return Head{}, false
 	}
-	return []int64{h, wd, 3}
+	if v := r.PathValue("version"); v != "" && v != modelVersion {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("model %q has no version %q: its one version is %q", name, v, modelVersion))
+		return Head{}, false
+	}
+	return h, true
 }
 
 func (s *Server) modelMeta(w http.ResponseWriter, r *http.Request) {
-	h, ok := s.engine.Head(r.PathValue("name"))
+	h, ok := s.model(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no model %q: the models are the heads served (GET /v2/models/NAME)", r.PathValue("name")))
 		return
 	}
+	classes, _ := json.Marshal(h.Model.Classes)
 	writeJSON(w, http.StatusOK, ModelMetadata{
-		Name: h.Name, Versions: []string{"1"}, Platform: "transfer",
+		Name: h.Name, Versions: []string{modelVersion}, Platform: "transfer",
 		Inputs: []TensorMetadata{
 			{Name: inputImages, Datatype: "BYTES", Shape: []int64{-1}},
-			{Name: inputPixels, Datatype: "FP32", Shape: append([]int64{-1}, s.pixelShape()...)},
+			{Name: inputPixels, Datatype: s.engine.PixelDatatype(), Shape: append([]int64{-1}, s.engine.pixelShape()...)},
 		},
-		Outputs:    []TensorMetadata{{Name: outputProbs, Datatype: "FP32", Shape: []int64{-1, int64(len(h.Model.Classes))}}},
-		Parameters: map[string]any{"classes": h.Model.Classes, "pixels": s.engine.pixels.String()},
+		Outputs: []TensorMetadata{{Name: outputProbs, Datatype: "FP32", Shape: []int64{-1, int64(len(h.Model.Classes))}}},
+		Parameters: Parameters{"classes": string(classes), "class_count": len(h.Model.Classes),
+			"pixels": s.engine.pixels.String(), "preprocess": s.engine.PixelMeaning()},
 	})
 }
 
 func (s *Server) modelReady(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.engine.Head(r.PathValue("name")); !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no model %q", r.PathValue("name")))
-		return
+	if _, ok := s.model(w, r); ok {
+		s.readyz(w, r)
 	}
-	s.readyz(w, r)
+}
+
+// RepositoryModel is an entry of POST /v2/repository/index's answer.
+type RepositoryModel struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	State   string `json:"state"`
+}
+
+// repositoryIndex lists the served heads (Triton's model repository
+// index; the repository is read-only: heads change on SIGHUP).
+func (s *Server) repositoryIndex(w http.ResponseWriter, r *http.Request) {
+	state := "UNAVAILABLE"
+	if s.isReady() {
+		state = "READY"
+	}
+	out := []RepositoryModel{}
+	for _, h := range s.engine.Heads() {
+		out = append(out, RepositoryModel{Name: h.Name, Version: modelVersion, State: state})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// outputSpec is one output a request asked for.
+type outputSpec struct {
+	classification int // top k as strings, or 0 for the probabilities
+	binary         bool
+}
+
+// requestedOutputs reads what outputs the request wants: all of them
+// (binary when binary_data_output says so) when it names none.
+func requestedOutputs(req InferRequest, classes int) ([]outputSpec, error) {
+	binary, _, err := req.Parameters.Bool("binary_data_output")
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Outputs) == 0 {
+		return []outputSpec{{binary: binary}}, nil
+	}
+	out := make([]outputSpec, len(req.Outputs))
+	for i, o := range req.Outputs {
+		if o.Name != outputProbs {
+			return nil, fmt.Errorf("no output %q: the output is %q", o.Name, outputProbs)
+		}
+		out[i].binary = binary
+		if b, ok, err := o.Parameters.Bool("binary_data"); err != nil {
+			return nil, fmt.Errorf("output %q: %w", o.Name, err)
+		} else if ok {
+			out[i].binary = b
+		}
+		k, ok, err := o.Parameters.Int("classification")
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("output %q: %w", o.Name, err)
+		case ok && k < 1:
+			return nil, fmt.Errorf("output %q: classification %d: want a count of 1 or more", o.Name, k)
+		case ok:
+			out[i].classification = int(min(k, int64(classes)))
+		}
+	}
+	return out, nil
+}
+
+// readInferRequest reads the request's JSON and, after it, the binary
+// tensor data (Inference-Header-Content-Length gives the JSON's length).
+// code is the status for err: 400, or 0 for an error of reading the body
+// (bodyError answers it).
+func readInferRequest(r *http.Request) (req InferRequest, tail []byte, code int, err error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return req, nil, 0, err
+	}
+	header := body
+	if v := r.Header.Get(headerLength); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > len(body) {
+			return req, nil, http.StatusBadRequest, fmt.Errorf("%s %q: want the length of the JSON that starts the body, at most its %d bytes", headerLength, v, len(body))
+		}
+		if n == 0 {
+			return req, nil, http.StatusBadRequest, fmt.Errorf("%s: 0 (a raw binary request) needs a model of one input, and these have two (%q, %q): send the JSON header", headerLength, inputImages, inputPixels)
+		}
+		header, tail = body[:n], body[n:]
+	}
+	dec := json.NewDecoder(bytes.NewReader(header))
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		return req, nil, http.StatusBadRequest, fmt.Errorf("the request is not an inference request in JSON: %v", err)
+	}
+	if dec.More() {
+		return req, nil, http.StatusBadRequest, fmt.Errorf("bytes follow the request's JSON without %s to say where it ends", headerLength)
+	}
+	return req, tail, 0, nil
 }
 
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
-	h, ok := s.engine.Head(r.PathValue("name"))
+	h, ok := s.model(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no model %q: the models are the heads served", r.PathValue("name")))
 		return
 	}
 	if !s.isReady() {
 		writeError(w, http.StatusServiceUnavailable, "starting")
 		return
 	}
-	var req InferRequest
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&req); err != nil {
-		bodyError(w, err)
+	req, tail, code, err := readInferRequest(r)
+	if err != nil {
+		if code != 0 {
+			writeError(w, code, err.Error())
+		} else {
+			bodyError(w, err)
+		}
 		return
 	}
-	for _, o := range req.Outputs {
-		if o.Name != outputProbs {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("no output %q: the output is %q", o.Name, outputProbs))
-			return
-		}
+	outs, err := requestedOutputs(req, len(h.Model.Classes))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	if len(req.Inputs) != 1 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("want one input (%q BYTES or %q FP32), got %d", inputImages, inputPixels, len(req.Inputs)))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("want one input (%q BYTES or %q %s), got %d", inputImages, inputPixels, s.engine.PixelDatatype(), len(req.Inputs)))
 		return
 	}
 	n := inputCount(req.Inputs[0])
@@ -146,7 +317,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "overloaded: retry shortly")
 		return
 	}
-	tensors, err := s.inferTensors(r.Context(), req.Inputs[0])
+	tensors, err := s.inferTensors(r.Context(), req.Inputs[0], tail)
 	if err == nil && len(tensors) != n {
 		err = fmt.Errorf("input %q: %d images where its shape says %d", req.Inputs[0].Name, len(tensors), n)
 	}
@@ -157,7 +328,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	probs, err := s.runTensors(r.Context(), tensors)
+	results, err := s.runTensors(r.Context(), tensors)
 	switch {
 	case errors.Is(err, ErrOverloaded):
 		writeError(w, http.StatusServiceUnavailable, "overloaded: retry shortly")
@@ -166,79 +337,211 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, ErrNonFiniteEmbedding):
 		// The request's own pixels: a client error, never the head's.
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("input %q: %v", req.Inputs[0].Name, err))
 		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	c := len(h.Model.Classes)
-	out := InferOutTensor{Name: outputProbs, Datatype: "FP32", Shape: []int64{int64(len(tensors)), int64(c)}, Data: make([]float64, 0, len(tensors)*c)}
-	for _, p := range probs {
-		for hi, hd := range p.heads {
-			if hd.Name == h.Name {
-				out.Data = append(out.Data, p.probs[hi]...)
+	probs := make([][]float64, 0, len(results))
+	for _, res := range results {
+		for hi, hd := range res.heads {
+			if hd.Name == h.Name && len(res.probs[hi]) == len(h.Model.Classes) {
+				probs = append(probs, res.probs[hi])
 			}
 		}
 	}
-	if len(out.Data) != len(tensors)*c {
+	if len(probs) != len(results) {
 		// The heads were swapped between the lookup and the batch.
 		writeError(w, http.StatusServiceUnavailable, "the model was reloaded during the request: retry")
 		return
 	}
-	writeJSON(w, http.StatusOK, InferResponse{ModelName: h.Name, ModelVersion: "1", ID: req.ID, Outputs: []InferOutTensor{out}})
+	resp := InferResponse{ModelName: h.Name, ModelVersion: modelVersion, ID: req.ID}
+	var data []byte
+	for _, o := range outs {
+		t, b := outputTensor(o, probs, h.Model.Classes)
+		resp.Outputs = append(resp.Outputs, t)
+		data = append(data, b...)
+	}
+	if !anyBinary(outs) {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	writeBinary(w, resp, data)
 }
 
-// inferTensors turns the input into preprocessed tensors: BYTES elements
-// are encoded images (base64), decoded as /v1/classify does; FP32 data is
-// taken as it is, checked against the model's shape.
-func (s *Server) inferTensors(ctx context.Context, in InferTensor) ([][]float32, error) {
+func anyBinary(outs []outputSpec) bool {
+	for _, o := range outs {
+		if o.binary {
+			return true
+		}
+	}
+	return false
+}
+
+// outputTensor builds one output: FP32 probabilities or, for the
+// classification extension, BYTES "score:index:label" strings, the top k
+// of each image. A binary output's bytes are returned to follow the JSON.
+func outputTensor(o outputSpec, probs [][]float64, classes []string) (InferOutTensor, []byte) {
+	n := int64(len(probs))
+	if o.classification > 0 {
+		var s []string
+		for _, p := range probs {
+			for _, j := range head.Top(p, o.classification) {
+				s = append(s, strconv.FormatFloat(float64(float32(p[j])), 'g', -1, 32)+":"+strconv.Itoa(j)+":"+classes[j])
+			}
+		}
+		t := InferOutTensor{Name: outputProbs, Datatype: "BYTES", Shape: []int64{n, int64(o.classification)}}
+		if o.binary {
+			b := appendElements(nil, s)
+			t.Parameters = Parameters{"binary_data_size": len(b)}
+			return t, b
+		}
+		t.Data = s
+		return t, nil
+	}
+	v := make([]float32, 0, len(probs)*len(classes))
+	for _, p := range probs {
+		for _, x := range p {
+			v = append(v, float32(x))
+		}
+	}
+	t := InferOutTensor{Name: outputProbs, Datatype: "FP32", Shape: []int64{n, int64(len(classes))}}
+	if o.binary {
+		b := appendFloat32s(nil, v)
+		t.Parameters = Parameters{"binary_data_size": len(b)}
+		return t, b
+	}
+	t.Data = v
+	return t, nil
+}
+
+// writeBinary answers with the JSON header and the outputs' bytes after
+// it, as the binary tensor data extension has it.
+func writeBinary(w http.ResponseWriter, resp InferResponse, data []byte) {
+	header, err := json.Marshal(resp)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "the answer could not be encoded (a bug in transfer): "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(headerLength, strconv.Itoa(len(header)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(header)+len(data)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(header)
+	w.Write(data)
+}
+
+// inferTensors turns the input into the engine's tensors: BYTES elements
+// are encoded images, decoded as /v1/classify does; pixel values are
+// taken as they are, checked against the model's shape. tail is the
+// binary tensor data after the JSON.
+func (s *Server) inferTensors(ctx context.Context, in InferTensor, tail []byte) ([][]float32, error) {
+	size, binary, err := in.Parameters.Int("binary_data_size")
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("input %q: %w", in.Name, err)
+	case binary && len(in.Data) > 0:
+		return nil, fmt.Errorf("input %q has both data and binary_data_size: send one", in.Name)
+	case binary && size != int64(len(tail)):
+		return nil, fmt.Errorf("input %q: binary_data_size %d, but %d bytes follow the JSON", in.Name, size, len(tail))
+	case !binary && len(tail) > 0:
+		return nil, fmt.Errorf("%d bytes follow the JSON, but input %q has no binary_data_size", len(tail), in.Name)
+	case !binary && len(in.Data) == 0:
+		return nil, fmt.Errorf("input %q has no data", in.Name)
+	}
 	switch {
 	case in.Name == inputImages && in.Datatype == "BYTES":
-		var elems []string
-		if err := json.Unmarshal(in.Data, &elems); err != nil {
-			return nil, fmt.Errorf("input %q: data must be a flat list of base64 strings, one encoded image each (%v)", in.Name, err)
+		return s.imageTensors(ctx, in, binary, tail)
+	case in.Name == inputPixels && in.Datatype == s.engine.PixelDatatype():
+		return s.pixelTensors(in, binary, tail)
+	case in.Name == inputPixels:
+		return nil, fmt.Errorf("input %q of datatype %s: this model's pixels are %s (%s; GET /v2/models/NAME says so)", in.Name, in.Datatype, s.engine.PixelDatatype(), s.engine.PixelMeaning())
+	}
+	return nil, fmt.Errorf("input %q of datatype %s: want %q (BYTES, encoded images) or %q (%s, %s)", in.Name, in.Datatype, inputImages, inputPixels, s.engine.PixelDatatype(), s.engine.PixelMeaning())
+}
+
+func (s *Server) imageTensors(ctx context.Context, in InferTensor, binary bool, tail []byte) ([][]float32, error) {
+	var elems [][]byte
+	if binary {
+		var err error
+		if elems, err = binaryElements(tail); err != nil {
+			return nil, fmt.Errorf("input %q: %v", in.Name, err)
 		}
-		if len(in.Shape) != 1 || in.Shape[0] != int64(len(elems)) {
-			return nil, fmt.Errorf("input %q: shape %v does not match its %d elements (want [%d])", in.Name, in.Shape, len(elems), len(elems))
+	} else {
+		strs, err := jsonStrings(in.Data)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: data must be base64 strings, one encoded image each (%v)", in.Name, err)
 		}
-		if len(elems) == 0 || len(elems) > s.opts.MaxImages {
-			return nil, fmt.Errorf("input %q: %d images; send 1 to %d", in.Name, len(elems), s.opts.MaxImages)
-		}
-		out := make([][]float32, len(elems))
-		for i, e := range elems {
+		for i, e := range strs {
 			b, err := base64.StdEncoding.DecodeString(e)
 			if err != nil {
 				return nil, fmt.Errorf("input %q element %d is not base64: %v", in.Name, i, err)
 			}
-			if out[i], err = s.prepare(ctx, b); err != nil {
-				return nil, fmt.Errorf("input %q element %d: %v", in.Name, i, err)
-			}
+			elems = append(elems, b)
 		}
-		return out, nil
-	case in.Name == inputPixels && in.Datatype == "FP32":
-		one := s.pixelShape()
-		if len(in.Shape) != 4 || in.Shape[0] < 1 || in.Shape[1] != one[0] || in.Shape[2] != one[1] || in.Shape[3] != one[2] {
-			return nil, fmt.Errorf("input %q: shape %v; want [N, %d, %d, %d] (the model's layout)", in.Name, in.Shape, one[0], one[1], one[2])
-		}
-		if in.Shape[0] > int64(s.opts.MaxImages) {
-			return nil, fmt.Errorf("input %q: %d images; send at most %d", in.Name, in.Shape[0], s.opts.MaxImages)
-		}
-		var data []float32
-		if err := json.Unmarshal(in.Data, &data); err != nil {
-			return nil, fmt.Errorf("input %q: data must be a flat list of numbers (%v)", in.Name, err)
-		}
-		il := s.engine.InputLen()
-		if len(data) != int(in.Shape[0])*il {
-			return nil, fmt.Errorf("input %q: %d values for shape %v (want %d)", in.Name, len(data), in.Shape, int(in.Shape[0])*il)
-		}
-		out := make([][]float32, in.Shape[0])
-		for i := range out {
-			out[i] = data[i*il : (i+1)*il]
-		}
-		return out, nil
 	}
-	return nil, fmt.Errorf("input %q of datatype %s: want %q (BYTES, encoded images) or %q (FP32, preprocessed pixels)", in.Name, in.Datatype, inputImages, inputPixels)
+	if !imagesShape(in.Shape, len(elems)) {
+		return nil, fmt.Errorf("input %q: shape %v does not match its %d elements (want [%d] or [%d, 1])", in.Name, in.Shape, len(elems), len(elems), len(elems))
+	}
+	if len(elems) == 0 || len(elems) > s.opts.MaxImages {
+		return nil, fmt.Errorf("input %q: %d images; send 1 to %d", in.Name, len(elems), s.opts.MaxImages)
+	}
+	out := make([][]float32, len(elems))
+	for i, b := range elems {
+		var err error
+		if out[i], err = s.prepare(ctx, b); err != nil {
+			return nil, fmt.Errorf("input %q element %d: %v", in.Name, i, err)
+		}
+	}
+	return out, nil
+}
+
+// imagesShape reports whether shape holds n images: [n], or [n, 1] as
+// Triton's clients send a batch of one-element rows.
+func imagesShape(shape []int64, n int) bool {
+	if len(shape) == 0 || shape[0] != int64(n) {
+		return false
+	}
+	for _, d := range shape[1:] {
+		if d != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) pixelTensors(in InferTensor, binary bool, tail []byte) ([][]float32, error) {
+	one := s.engine.pixelShape()
+	if len(in.Shape) != 4 || in.Shape[0] < 1 || in.Shape[1] != one[0] || in.Shape[2] != one[1] || in.Shape[3] != one[2] {
+		return nil, fmt.Errorf("input %q: shape %v; want [N, %d, %d, %d] (the model's layout)", in.Name, in.Shape, one[0], one[1], one[2])
+	}
+	if in.Shape[0] > int64(s.opts.MaxImages) {
+		return nil, fmt.Errorf("input %q: %d images; send at most %d", in.Name, in.Shape[0], s.opts.MaxImages)
+	}
+	bits := 32
+	if in.Datatype == "UINT8" {
+		bits = 8
+	}
+	var data []float32
+	var err error
+	if binary {
+		data, err = binaryNumbers(tail, bits)
+	} else {
+		data, err = jsonNumbers(in.Data, bits)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %v", in.Name, err)
+	}
+	il := s.engine.InputLen()
+	if len(data) != int(in.Shape[0])*il {
+		return nil, fmt.Errorf("input %q: %d values for shape %v (want %d)", in.Name, len(data), in.Shape, int(in.Shape[0])*il)
+	}
+	out := make([][]float32, in.Shape[0])
+	for i := range out {
+		out[i] = data[i*il : (i+1)*il]
+	}
+	return out, nil
 }
 
 // inputCount is the number of images an input's shape declares (at least

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -13,10 +14,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/transfer-go/transfer/backbone"
+	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/models"
 	"github.com/transfer-go/transfer/serve"
 )
 
@@ -127,6 +134,7 @@ func TestServeClassifier(t *testing.T) {
 		if top.Class != preds[0].Top[0].Class || math.Abs(top.Probability-preds[0].Top[0].Probability) > 1e-6 {
 			t.Errorf("%v: serve %+v, predict %+v", extra, top, preds[0].Top[0])
 		}
+		checkPixelsInput(t, url, filepath.Join(dir, "c.onnx"), img, top)
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("%v: after SIGTERM: %v", extra, err)
@@ -147,4 +155,70 @@ func stderrRest(s *bufio.Scanner) io.Reader {
 		pw.Close()
 	}()
 	return pr
+}
+
+// checkPixelsInput: the v2 "pixels" input of an exported classifier means
+// what its metadata says (FP32 preprocessed values, or UINT8 pixel values
+// for an export with the preprocessing inside) and gives /v1's answer;
+// the other datatype is refused, never silently misread.
+func checkPixelsInput(t *testing.T, url, classifier string, img []byte, top serve.ClassProb) {
+	t.Helper()
+	resp, err := http.Get(url + "/v2/models/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta serve.ModelMetadata
+	json.NewDecoder(resp.Body).Decode(&meta)
+	resp.Body.Close()
+	m, err := onnxgraph.ReadFile(classifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := models.ReadClassifierMeta(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, other, p := "FP32", "UINT8", cm.Preprocess
+	if cm.Input != "" {
+		want, other, p = "UINT8", "FP32", backbone.Pixels
+	}
+	if len(meta.Inputs) != 2 || meta.Inputs[1].Name != "pixels" || meta.Inputs[1].Datatype != want {
+		t.Fatalf("pixels input %+v, want %s", meta.Inputs, want)
+	}
+	prepared, err := dataset.Prepare(context.Background(), img, cm.Pixels.Resizer, dataset.DecodeOptions{Decoder: cm.Pixels.Decoder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := make([]float32, 3*cm.Pixels.Width*cm.Pixels.Height)
+	backbone.NewFiller(p, cm.Layout).Fill(values, prepared)
+	for _, dt := range []string{want, other} {
+		req, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "pixels", "datatype": dt, "shape": append([]int64{1}, meta.Inputs[1].Shape[1:]...), "data": values}},
+			"outputs": []map[string]any{{"name": "probabilities", "parameters": map[string]any{"classification": 1}}}})
+		resp, err := http.Post(url+"/v2/models/c/infer", "application/json", bytes.NewReader(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Outputs []struct {
+				Data []string `json:"data"`
+			} `json:"outputs"`
+			Error string `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if dt == other {
+			if resp.StatusCode != 400 || !strings.Contains(got.Error, "this model's pixels are "+want) {
+				t.Errorf("pixels as %s: %d %q, want 400", dt, resp.StatusCode, got.Error)
+			}
+			continue
+		}
+		if resp.StatusCode != 200 || len(got.Outputs) != 1 || len(got.Outputs[0].Data) != 1 {
+			t.Fatalf("pixels as %s: %d %+v", dt, resp.StatusCode, got)
+		}
+		f := strings.SplitN(got.Outputs[0].Data[0], ":", 3)
+		score, _ := strconv.ParseFloat(f[0], 64)
+		if len(f) != 3 || f[2] != top.Class || math.Abs(score-top.Probability) > 1e-5 {
+			t.Errorf("pixels as %s: %q, /v1 says %+v", dt, got.Outputs[0].Data[0], top)
+		}
+	}
 }
