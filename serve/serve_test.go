@@ -514,3 +514,14 @@ func TestSwapRefusesHeadThatOverflows(t *testing.T) {
 		t.Errorf("a sound head was refused: %v", err)
 	}
 }
+
+// TestAnswerThatCannotBeEncoded: a value JSON cannot hold (NaN) is a 500
+// with the reason, never a 200 with an empty body.
+func TestAnswerThatCannotBeEncoded(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeJSON(rec, http.StatusOK, map[string]float64{"p": math.NaN()})
+	var e errorBody
+	if json.Unmarshal(rec.Body.Bytes(), &e); rec.Code != 500 || !strings.Contains(e.Error, "could not be encoded") {
+		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+}
