@@ -64,7 +64,7 @@ func (s *Server) readUploads(r *http.Request) ([]upload, int, error) {
 		if ct != "" && !strings.HasPrefix(ct, "image/") && ct != "application/octet-stream" {
 			return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: send an image as the body (image/*, application/octet-stream) or a multipart/form-data upload", ct)
 		}
-		b, err := io.ReadAll(r.Body)
+		b, err := readBody(r)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -525,3 +525,60 @@ func TestAnswerThatCannotBeEncoded(t *testing.T) {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestBodyBudget: while bodies of MaxBodies bytes are being read, a
+// further request is answered 503 before its body is read; once they are
+// done it is served. A Content-Length over MaxBody is a 413 at once.
+func TestBodyBudget(t *testing.T) {
+	_, ts := newTestServer(t, &fakeBackbone{}, Options{MaxBody: 1 << 20, MaxBodies: 3 << 19})
+	slow, w := io.Pipe()
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/classify", slow)
+	req.ContentLength = 1 << 20 // reserved, then sent slowly
+	req.Header.Set("Content-Type", "image/png")
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	w.Write([]byte("\x89PNG")) // the body is being read: its bytes are held
+	time.Sleep(50 * time.Millisecond)
+	img := pngOf(color.NRGBA{R: 7})
+	big := append(img, make([]byte, 600<<10)...) // a valid PNG, padded past the budget left
+	resp, body := post(t, ts.URL+"/v1/classify", "image/png", big)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("over the body budget: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := post(t, ts.URL+"/v1/classify", "image/png", img); resp.StatusCode != 200 {
+		t.Errorf("a small body within the budget: %d %s", resp.StatusCode, body)
+	}
+	w.CloseWithError(io.ErrUnexpectedEOF) // the client gives up
+	<-first
+	// The server sees the connection end a moment later.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, body := post(t, ts.URL+"/v1/classify", "image/png", big)
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the first body was released: %d %s", resp.StatusCode, body)
+		}
+	}
+	req, _ = http.NewRequest("POST", ts.URL+"/v1/classify", strings.NewReader(""))
+	req.ContentLength = 2 << 20
+	req.Body = io.NopCloser(io.LimitReader(neverEnding{}, 2<<20))
+	start := time.Now()
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 413 {
+		t.Errorf("Content-Length over MaxBody: %v %v", resp, err)
+	} else if time.Since(start) > 5*time.Second {
+		t.Errorf("the 413 took %v", time.Since(start))
+	}
+}
+
+type neverEnding struct{}
+
+func (neverEnding) Read(p []byte) (int, error) { return len(p), nil }

@@ -30,6 +30,10 @@ type Options struct {
 	// request [64].
 	MaxBody   int64
 	MaxImages int
+	// MaxBodies bounds the bytes of the bodies of all requests being
+	// read or answered at once [4 × MaxBody]; a request beyond it is
+	// answered 503 with Retry-After before its body is read.
+	MaxBodies int64
 	// Workers bounds the images decoded at once [one per core].
 	Workers int
 	// Decode holds the decoding limits (file size, pixels, memory budget).
@@ -53,6 +57,10 @@ func (o *Options) defaults() {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 32 << 20
 	}
+	if o.MaxBodies <= 0 {
+		o.MaxBodies = 4 * o.MaxBody
+	}
+	o.MaxBodies = max(o.MaxBodies, o.MaxBody)
 	if o.MaxImages <= 0 {
 		o.MaxImages = 64
 	}
@@ -79,6 +87,7 @@ type Server struct {
 	decode  chan struct{} // a token per decoding image
 	mux     *http.ServeMux
 	ready   chan struct{}
+	bodies  *bodyBudget
 }
 
 // New returns a server over e.
@@ -86,7 +95,7 @@ func New(e *Engine, opts Options) *Server {
 	opts.defaults()
 	m := newMetrics()
 	s := &Server{engine: e, opts: opts, metrics: m, batcher: newBatcher(e, opts.MaxBatch, opts.MaxQueue, opts.MaxDelay, m),
-		decode: make(chan struct{}, opts.Workers), mux: http.NewServeMux(), ready: make(chan struct{})}
+		decode: make(chan struct{}, opts.Workers), mux: http.NewServeMux(), ready: make(chan struct{}), bodies: newBodyBudget(opts.MaxBodies)}
 	s.route("GET /{$}", "/", s.page)
 	s.route("POST /v1/classify", "/v1/classify", s.classify)
 	s.route("GET /v2/health/live", "/v2/health/live", s.live)
@@ -196,6 +205,19 @@ func (s *Server) route(pattern, name string, h http.HandlerFunc) {
 			s.metrics.requests.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
 			s.metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
+		if r.ContentLength > s.opts.MaxBody {
+			writeError(sw, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", s.opts.MaxBody))
+			return
+		}
+		n := r.ContentLength
+		if n < 0 {
+			n = s.opts.MaxBody // no length given: the most it may be
+		}
+		if !s.bodies.take(n) {
+			writeError(sw, http.StatusServiceUnavailable, "overloaded: the server holds as many request bodies as it may; retry shortly")
+			return
+		}
+		defer s.bodies.give(n)
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBody)
 		h(sw, r)
 	})

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -255,7 +254,7 @@ func requestedOutputs(req InferRequest, classes int) ([]outputSpec, error) {
 // code is the status for err: 400, or 0 for an error of reading the body
 // (bodyError answers it).
 func readInferRequest(r *http.Request) (req InferRequest, tail []byte, code int, err error) {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		return req, nil, 0, err
 	}

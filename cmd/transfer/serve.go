@@ -32,6 +32,7 @@ var (
 	maxDelayFlag    = &cli.DurationFlag{Name: "max-delay", Category: catRuntime, Value: 5 * time.Millisecond, Usage: "how long a batch's first image waits for more"}
 	maxQueueFlag    = &cli.IntFlag{Name: "max-queue", Category: catRuntime, Value: 64, Usage: "images waiting for a batch at most; beyond, requests get 503 with Retry-After"}
 	maxBodyFlag     = &cli.IntFlag{Name: "max-body", Category: catRuntime, Value: 32, Usage: "request body limit in MB"}
+	maxBodiesFlag   = &cli.IntFlag{Name: "max-bodies", Category: catRuntime, Value: 128, Usage: "MB of request bodies held at once, all requests together; beyond it a request gets 503 before its body is read"}
 	maxImagesFlag   = &cli.IntFlag{Name: "max-images", Category: catRuntime, Value: 64, Usage: "images per request at most"}
 	shutdownFlag    = &cli.DurationFlag{Name: "shutdown-timeout", Category: catRuntime, Value: 30 * time.Second, Usage: "on SIGTERM or SIGINT, how long in-flight requests may finish"}
 	logFormatFlag   = &cli.StringFlag{Name: "log-format", Category: catOutput, Value: "text", Usage: "log lines as text or json (log/slog)"}
@@ -45,7 +46,7 @@ func serveCommand() *cli.Command {
 		Description: "transfer serve --head head.json serves a head on the backbone it records; --model M --head cats=a.json --head dogs=b.json serves several " +
 			"on one backbone pass. Concurrent images are batched (--max-batch, --max-delay); a full queue answers 503. " +
 			"SIGTERM or SIGINT stops accepting and lets requests finish; SIGHUP reloads the heads (the old ones serve until the new ones load and check).",
-		Flags: slices.Concat([]cli.Flag{serveHeadsFlag, classifierFlag}, backboneFlags(), []cli.Flag{addrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxImagesFlag,
+		Flags: slices.Concat([]cli.Flag{serveHeadsFlag, classifierFlag}, backboneFlags(), []cli.Flag{addrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxBodiesFlag, maxImagesFlag,
 			serveWorkerFlag, maxFileSizeFlag, decodeMemoryFlag, shutdownFlag, logFormatFlag}),
 		Action: serveAction,
 	}
@@ -121,7 +122,7 @@ func serveAction(c *cli.Context) error {
 	heads := engine.Heads()
 	srv := serve.New(engine, serve.Options{
 		MaxBatch: c.Int(maxBatchFlag.Name), MaxDelay: c.Duration(maxDelayFlag.Name), MaxQueue: c.Int(maxQueueFlag.Name),
-		MaxBody: int64(c.Int(maxBodyFlag.Name)) << 20, MaxImages: c.Int(maxImagesFlag.Name), Workers: c.Int(serveWorkerFlag.Name),
+		MaxBody: int64(c.Int(maxBodyFlag.Name)) << 20, MaxBodies: int64(c.Int(maxBodiesFlag.Name)) << 20, MaxImages: c.Int(maxImagesFlag.Name), Workers: c.Int(serveWorkerFlag.Name),
 		Decode: decodeOptions(c, decoder), Model: modelName, Version: version(), Logger: logger,
 	})
 	ln, err := net.Listen("tcp", c.String(addrFlag.Name))

@@ -3,8 +3,12 @@
 // throughput, latency percentiles, errors and the server's peak memory.
 //
 //	loadtest -url http://127.0.0.1:8080 -images DIR -clients 1,8,32 -duration 20s [-pid PID]
+//	loadtest -url http://127.0.0.1:8080 -body-mb 31 -model NAME -clients 64 -duration 20s -pid PID
 //
 // Each client loops over the images, one per request, for the duration.
+// With -body-mb each request is instead a /v2 inference request of that
+// many MB of FP32 JSON (which the server must read and parse before it
+// can refuse its shape): the test of the server-wide body budget.
 // Only loopback URLs are accepted: it is a benchmark, not a flood tool.
 package main
 
@@ -30,27 +34,35 @@ func main() {
 	clients := flag.String("clients", "1,8,32", "concurrent clients, one run per value")
 	duration := flag.Duration("duration", 20*time.Second, "length of each run")
 	pid := flag.Int("pid", 0, "server process, for its peak RSS")
+	bodyMB := flag.Int("body-mb", 0, "send /v2 JSON bodies of this many MB instead of images")
+	model := flag.String("model", "", "the head for -body-mb")
 	flag.Parse()
-	if err := run(*target, *dir, *clients, *duration, *pid); err != nil {
+	if err := run(*target, *dir, *clients, *duration, *pid, *bodyMB, *model); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, dir, clients string, d time.Duration, pid int) error {
+func run(target, dir, clients string, d time.Duration, pid, bodyMB int, model string) error {
 	u, err := url.Parse(target)
 	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
 		return fmt.Errorf("-url %s: only loopback servers", target)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	var imgs [][]byte
-	for _, f := range files {
-		if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
-			imgs = append(imgs, b)
+	endpoint, ctype := target+"/v1/classify", "application/octet-stream"
+	var bodies [][]byte
+	if bodyMB > 0 {
+		endpoint, ctype = target+"/v2/models/"+model+"/infer", "application/json"
+		bodies = [][]byte{bigBody(bodyMB)}
+	} else {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+				bodies = append(bodies, b)
+			}
 		}
-	}
-	if len(imgs) == 0 {
-		return fmt.Errorf("no images in %q", dir)
+		if len(bodies) == 0 {
+			return fmt.Errorf("no images in %q", dir)
+		}
 	}
 	fmt.Printf("%-8s %10s %10s %10s %8s %8s %12s %8s %10s\n", "clients", "requests", "images/s", "p50 ms", "p99 ms", "503s", "503 p99 ms", "errors", "peak MB")
 	for _, f := range strings.Split(clients, ",") {
@@ -58,7 +70,7 @@ func run(target, dir, clients string, d time.Duration, pid int) error {
 		if err != nil || n < 1 {
 			return fmt.Errorf("-clients %q", clients)
 		}
-		r := load(target+"/v1/classify", imgs, n, d)
+		r := load(endpoint, ctype, bodies, n, d)
 		pct := func(lat []time.Duration, p float64) float64 {
 			if len(lat) == 0 {
 				return 0
@@ -77,7 +89,22 @@ type result struct {
 	busy, errs int
 }
 
-func load(endpoint string, imgs [][]byte, clients int, d time.Duration) result {
+// bigBody is an inference request of about mb MB: FP32 values that do
+// not fit the shape it declares.
+func bigBody(mb int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"inputs":[{"name":"pixels","datatype":"FP32","shape":[1,1,1,3],"data":[`)
+	for i := 0; b.Len() < mb<<20; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("0.123456789")
+	}
+	b.WriteString("]}]}")
+	return b.Bytes()
+}
+
+func load(endpoint, ctype string, imgs [][]byte, clients int, d time.Duration) result {
 	var mu sync.Mutex
 	var res result
 	stop := time.Now().Add(d)
@@ -89,7 +116,7 @@ func load(endpoint string, imgs [][]byte, clients int, d time.Duration) result {
 			defer wg.Done()
 			for i := c; time.Now().Before(stop); i++ {
 				start := time.Now()
-				resp, err := client.Post(endpoint, "application/octet-stream", bytes.NewReader(imgs[i%len(imgs)]))
+				resp, err := client.Post(endpoint, ctype, bytes.NewReader(imgs[i%len(imgs)]))
 				lat := time.Since(start)
 				code := 0
 				if err == nil {
@@ -99,7 +126,7 @@ func load(endpoint string, imgs [][]byte, clients int, d time.Duration) result {
 				}
 				mu.Lock()
 				switch {
-				case code == 200:
+				case code == 200 || (code == 400 && len(imgs[0]) > 1<<20): // a big body read and refused
 					res.lat = append(res.lat, lat)
 				case code == 503:
 					res.busy++
