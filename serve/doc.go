@@ -1,7 +1,8 @@
 // Package serve puts a backbone and its trained heads behind HTTP: a JSON
 // route for image uploads (/v1/classify), the Open Inference Protocol
-// (KServe v2, as Triton speaks it) over HTTP/JSON, a browser page, and
-// Prometheus metrics.
+// (KServe v2 REST, with Triton's binary tensor data and classification
+// extensions), a browser page, and Prometheus metrics; and behind gRPC
+// (GRPCServer: the protocol's inference.GRPCInferenceService).
 //
 // Concurrent requests' images are decoded in parallel, at most one per
 // core, and gathered into one backbone batch of up to MaxBatch images or

@@ -32,6 +32,7 @@ type fakeBackbone struct {
 	block   chan struct{}
 	mu      sync.Mutex
 	batches []int
+	started int // batches that reached Embed
 }
 
 func (f *fakeBackbone) Info() backbone.Info {
@@ -39,6 +40,9 @@ func (f *fakeBackbone) Info() backbone.Info {
 }
 
 func (f *fakeBackbone) Embed(ctx context.Context, batch []float32) ([][]float32, error) {
+	f.mu.Lock()
+	f.started++
+	f.mu.Unlock()
 	if f.block != nil {
 		<-f.block
 	}
@@ -582,3 +586,51 @@ func TestBodyBudget(t *testing.T) {
 type neverEnding struct{}
 
 func (neverEnding) Read(p []byte) (int, error) { return len(p), nil }
+
+// TestRunWaitsForTheBatch: Run returns only after the batch in progress
+// has finished, even when its client has gone and ctx is cancelled, so
+// that the session can be destroyed after Run without a batch under it
+// (destroying it while ONNX Runtime ran crashed serve on SIGTERM).
+func TestRunWaitsForTheBatch(t *testing.T) {
+	fb := &fakeBackbone{block: make(chan struct{})}
+	e, err := NewEngine(fb, pixels, source(), []Head{testHead("pets", "cat", "dog")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(e, Options{MaxBatch: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { s.Run(ctx); close(ran) }()
+	<-s.Ready()
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	reqCtx, giveUp := context.WithCancel(context.Background())
+	go func() {
+		req, _ := http.NewRequestWithContext(reqCtx, "POST", ts.URL+"/v1/classify", bytes.NewReader(pngOf(color.NRGBA{R: 3})))
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for {
+		fb.mu.Lock()
+		started := fb.started
+		fb.mu.Unlock()
+		if started > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	giveUp() // the client goes away in the middle of its batch
+	cancel() // and the server is told to stop
+	select {
+	case <-ran:
+		t.Fatal("Run returned while a batch was running")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(fb.block)
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the batch finished")
+	}
+}

@@ -106,8 +106,8 @@ func New(e *Engine, opts Options) *Server {
 	s.route("GET /v2/models/{name}/versions/{version}", "/v2/models", s.modelMeta)
 	s.route("GET /v2/models/{name}/ready", "/v2/models/ready", s.modelReady)
 	s.route("GET /v2/models/{name}/versions/{version}/ready", "/v2/models/ready", s.modelReady)
-	s.route("POST /v2/models/{name}/infer", "/v2/models/infer", s.infer)
-	s.route("POST /v2/models/{name}/versions/{version}/infer", "/v2/models/infer", s.infer)
+	s.route("POST /v2/models/{name}/infer", "/v2/models/infer", s.inferHTTP)
+	s.route("POST /v2/models/{name}/versions/{version}/infer", "/v2/models/infer", s.inferHTTP)
 	s.route("POST /v2/repository/index", "/v2/repository/index", s.repositoryIndex)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	return s

@@ -2,15 +2,12 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-
-	"github.com/transfer-go/transfer/head"
 )
 
 // The Open Inference Protocol's JSON shapes (KServe v2, Triton's HTTP/REST
@@ -280,7 +277,7 @@ func readInferRequest(r *http.Request) (req InferRequest, tail []byte, code int,
 	return req, tail, 0, nil
 }
 
-func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) inferHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := s.model(w, r)
 	if !ok {
 		return
@@ -307,52 +304,24 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("want one input (%q BYTES or %q %s), got %d", inputImages, inputPixels, s.engine.PixelDatatype(), len(req.Inputs)))
 		return
 	}
-	n := inputCount(req.Inputs[0])
-	if n > s.opts.MaxImages {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("input %q: %d images; send at most %d", req.Inputs[0].Name, n, s.opts.MaxImages))
-		return
-	}
-	if !s.batcher.admit(n) {
-		writeError(w, http.StatusServiceUnavailable, "overloaded: retry shortly")
-		return
-	}
-	tensors, err := s.inferTensors(r.Context(), req.Inputs[0], tail)
-	if err == nil && len(tensors) != n {
-		err = fmt.Errorf("input %q: %d images where its shape says %d", req.Inputs[0].Name, len(tensors), n)
-	}
+	in, err := s.restInput(req.Inputs[0], tail)
 	if err != nil {
-		for range n {
-			s.batcher.done()
-		}
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	results, err := s.runTensors(r.Context(), tensors)
+	probs, err := s.infer(r.Context(), h, in)
+	var ie *inferError
 	switch {
 	case errors.Is(err, ErrOverloaded):
 		writeError(w, http.StatusServiceUnavailable, "overloaded: retry shortly")
 		return
 	case err != nil && r.Context().Err() != nil:
-		return
-	case errors.Is(err, ErrNonFiniteEmbedding):
-		// The request's own pixels: a client error, never the head's.
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("input %q: %v", req.Inputs[0].Name, err))
+		return // the client went away
+	case errors.As(err, &ie):
+		writeError(w, ie.status, ie.msg)
 		return
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	probs := make([][]float64, 0, len(results))
-	for _, res := range results {
-		for hi, hd := range res.heads {
-			if hd.Name == h.Name && len(res.probs[hi]) == len(h.Model.Classes) {
-				probs = append(probs, res.probs[hi])
-			}
-		}
-	}
-	if len(probs) != len(results) {
-		// The heads were swapped between the lookup and the batch.
-		writeError(w, http.StatusServiceUnavailable, "the model was reloaded during the request: retry")
 		return
 	}
 	resp := InferResponse{ModelName: h.Name, ModelVersion: modelVersion, ID: req.ID}
@@ -384,12 +353,7 @@ func anyBinary(outs []outputSpec) bool {
 func outputTensor(o outputSpec, probs [][]float64, classes []string) (InferOutTensor, []byte) {
 	n := int64(len(probs))
 	if o.classification > 0 {
-		var s []string
-		for _, p := range probs {
-			for _, j := range head.Top(p, o.classification) {
-				s = append(s, strconv.FormatFloat(float64(float32(p[j])), 'g', -1, 32)+":"+strconv.Itoa(j)+":"+classes[j])
-			}
-		}
+		s := classifications(probs, o.classification, classes)
 		t := InferOutTensor{Name: outputProbs, Datatype: "BYTES", Shape: []int64{n, int64(o.classification)}}
 		if o.binary {
 			b := appendElements(nil, s)
@@ -431,153 +395,60 @@ func writeBinary(w http.ResponseWriter, resp InferResponse, data []byte) {
 	w.Write(data)
 }
 
-// inferTensors turns the input into the engine's tensors: BYTES elements
-// are encoded images, decoded as /v1/classify does; pixel values are
-// taken as they are, checked against the model's shape. tail is the
-// binary tensor data after the JSON.
-func (s *Server) inferTensors(ctx context.Context, in InferTensor, tail []byte) ([][]float32, error) {
+// restInput reads a REST input: its data as JSON (BYTES elements base64,
+// numbers flat or nested) or as binary tensor data (tail, the bytes after
+// the JSON).
+func (s *Server) restInput(in InferTensor, tail []byte) (inferInput, error) {
+	out := inferInput{name: in.Name, datatype: in.Datatype, shape: in.Shape}
 	size, binary, err := in.Parameters.Int("binary_data_size")
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		return out, fmt.Errorf("input %q: %w", in.Name, err)
 	case binary && len(in.Data) > 0:
-		return nil, fmt.Errorf("input %q has both data and binary_data_size: send one", in.Name)
+		return out, fmt.Errorf("input %q has both data and binary_data_size: send one", in.Name)
 	case binary && size != int64(len(tail)):
-		return nil, fmt.Errorf("input %q: binary_data_size %d, but %d bytes follow the JSON", in.Name, size, len(tail))
+		return out, fmt.Errorf("input %q: binary_data_size %d, but %d bytes follow the JSON", in.Name, size, len(tail))
 	case !binary && len(tail) > 0:
-		return nil, fmt.Errorf("%d bytes follow the JSON, but input %q has no binary_data_size", len(tail), in.Name)
+		return out, fmt.Errorf("%d bytes follow the JSON, but input %q has no binary_data_size", len(tail), in.Name)
 	case !binary && len(in.Data) == 0:
-		return nil, fmt.Errorf("input %q has no data", in.Name)
+		return out, fmt.Errorf("input %q has no data", in.Name)
 	}
-	switch {
-	case in.Name == inputImages && in.Datatype == "BYTES":
-		return s.imageTensors(ctx, in, binary, tail)
-	case in.Name == inputPixels && in.Datatype == s.engine.PixelDatatype():
-		return s.pixelTensors(in, binary, tail)
-	case in.Name == inputPixels:
-		return nil, fmt.Errorf("input %q of datatype %s: this model's pixels are %s (%s; GET /v2/models/NAME says so)", in.Name, in.Datatype, s.engine.PixelDatatype(), s.engine.PixelMeaning())
-	}
-	return nil, fmt.Errorf("input %q of datatype %s: want %q (BYTES, encoded images) or %q (%s, %s)", in.Name, in.Datatype, inputImages, inputPixels, s.engine.PixelDatatype(), s.engine.PixelMeaning())
-}
-
-func (s *Server) imageTensors(ctx context.Context, in InferTensor, binary bool, tail []byte) ([][]float32, error) {
-	var elems [][]byte
-	if binary {
-		var err error
-		if elems, err = binaryElements(tail); err != nil {
-			return nil, fmt.Errorf("input %q: %v", in.Name, err)
+	switch in.Datatype {
+	case "BYTES":
+		if binary {
+			if out.elems, err = binaryElements(tail); err != nil {
+				return out, fmt.Errorf("input %q: %v", in.Name, err)
+			}
+			if out.elems == nil {
+				out.elems = [][]byte{}
+			}
+			return out, nil
 		}
-	} else {
 		strs, err := jsonStrings(in.Data)
 		if err != nil {
-			return nil, fmt.Errorf("input %q: data must be base64 strings, one encoded image each (%v)", in.Name, err)
+			return out, fmt.Errorf("input %q: data must be base64 strings, one encoded image each (%v)", in.Name, err)
 		}
+		out.elems = make([][]byte, len(strs))
 		for i, e := range strs {
-			b, err := base64.StdEncoding.DecodeString(e)
-			if err != nil {
-				return nil, fmt.Errorf("input %q element %d is not base64: %v", in.Name, i, err)
+			if out.elems[i], err = base64.StdEncoding.DecodeString(e); err != nil {
+				return out, fmt.Errorf("input %q element %d is not base64: %v", in.Name, i, err)
 			}
-			elems = append(elems, b)
 		}
-	}
-	if !imagesShape(in.Shape, len(elems)) {
-		return nil, fmt.Errorf("input %q: shape %v does not match its %d elements (want [%d] or [%d, 1])", in.Name, in.Shape, len(elems), len(elems), len(elems))
-	}
-	if len(elems) == 0 || len(elems) > s.opts.MaxImages {
-		return nil, fmt.Errorf("input %q: %d images; send 1 to %d", in.Name, len(elems), s.opts.MaxImages)
-	}
-	out := make([][]float32, len(elems))
-	for i, b := range elems {
-		var err error
-		if out[i], err = s.prepare(ctx, b); err != nil {
-			return nil, fmt.Errorf("input %q element %d: %v", in.Name, i, err)
+		return out, nil
+	case "FP32", "UINT8":
+		bits := 32
+		if in.Datatype == "UINT8" {
+			bits = 8
 		}
-	}
-	return out, nil
-}
-
-// imagesShape reports whether shape holds n images: [n], or [n, 1] as
-// Triton's clients send a batch of one-element rows.
-func imagesShape(shape []int64, n int) bool {
-	if len(shape) == 0 || shape[0] != int64(n) {
-		return false
-	}
-	for _, d := range shape[1:] {
-		if d != 1 {
-			return false
+		if binary {
+			out.values, err = binaryNumbers(tail, bits)
+		} else {
+			out.values, err = jsonNumbers(in.Data, bits)
 		}
-	}
-	return true
-}
-
-func (s *Server) pixelTensors(in InferTensor, binary bool, tail []byte) ([][]float32, error) {
-	one := s.engine.pixelShape()
-	if len(in.Shape) != 4 || in.Shape[0] < 1 || in.Shape[1] != one[0] || in.Shape[2] != one[1] || in.Shape[3] != one[2] {
-		return nil, fmt.Errorf("input %q: shape %v; want [N, %d, %d, %d] (the model's layout)", in.Name, in.Shape, one[0], one[1], one[2])
-	}
-	if in.Shape[0] > int64(s.opts.MaxImages) {
-		return nil, fmt.Errorf("input %q: %d images; send at most %d", in.Name, in.Shape[0], s.opts.MaxImages)
-	}
-	bits := 32
-	if in.Datatype == "UINT8" {
-		bits = 8
-	}
-	var data []float32
-	var err error
-	if binary {
-		data, err = binaryNumbers(tail, bits)
-	} else {
-		data, err = jsonNumbers(in.Data, bits)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("input %q: %v", in.Name, err)
-	}
-	il := s.engine.InputLen()
-	if len(data) != int(in.Shape[0])*il {
-		return nil, fmt.Errorf("input %q: %d values for shape %v (want %d)", in.Name, len(data), in.Shape, int(in.Shape[0])*il)
-	}
-	out := make([][]float32, in.Shape[0])
-	for i := range out {
-		out[i] = data[i*il : (i+1)*il]
-	}
-	return out, nil
-}
-
-// inputCount is the number of images an input's shape declares (at least
-// 1, so that a malformed request still takes a slot while it is read).
-func inputCount(in InferTensor) int {
-	if len(in.Shape) > 0 && in.Shape[0] > 0 && in.Shape[0] <= 1<<16 {
-		return int(in.Shape[0])
-	}
-	return 1
-}
-
-// runTensors queues the tensors and waits for their results.
-func (s *Server) runTensors(ctx context.Context, tensors [][]float32) ([]jobResult, error) {
-	jobs := make([]*job, len(tensors))
-	// The images were admitted (counted as preparing, so that the batch
-	// waits for all of them); each is released as it is queued.
-	for i, t := range tensors {
-		jobs[i] = &job{ctx: ctx, tensor: t, done: make(chan jobResult, 1)}
-		err := s.batcher.submit(jobs[i])
-		s.batcher.done()
 		if err != nil {
-			for range len(tensors) - i - 1 {
-				s.batcher.done()
-			}
-			return nil, err
+			return out, fmt.Errorf("input %q: %v", in.Name, err)
 		}
+		return out, nil
 	}
-	out := make([]jobResult, len(jobs))
-	for i, j := range jobs {
-		select {
-		case out[i] = <-j.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if out[i].err != nil {
-			return nil, out[i].err
-		}
-	}
-	return out, nil
+	return out, nil // inputImages names what is wrong with it
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"google.golang.org/grpc"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/dataset"
@@ -27,6 +28,7 @@ import (
 
 var (
 	serveHeadsFlag  = &cli.StringSliceFlag{Name: "head", Category: catModel, Usage: "a head to serve: FILE, or NAME=FILE (repeat for several heads on one backbone; each is a model of the v2 protocol)"}
+	grpcAddrFlag    = &cli.StringFlag{Name: "grpc-addr", Category: catRuntime, Usage: "also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this address, e.g. 127.0.0.1:8001"}
 	addrFlag        = &cli.StringFlag{Name: "addr", Category: catRuntime, Value: "127.0.0.1:8080", Usage: "address to listen on (port 0 picks a free one)"}
 	maxBatchFlag    = &cli.IntFlag{Name: "max-batch", Category: catRuntime, Value: defaults.Batch, Usage: "images per backbone batch at most"}
 	maxDelayFlag    = &cli.DurationFlag{Name: "max-delay", Category: catRuntime, Value: 5 * time.Millisecond, Usage: "how long a batch's first image waits for more"}
@@ -46,7 +48,7 @@ func serveCommand() *cli.Command {
 		Description: "transfer serve --head head.json serves a head on the backbone it records; --model M --head cats=a.json --head dogs=b.json serves several " +
 			"on one backbone pass. Concurrent images are batched (--max-batch, --max-delay); a full queue answers 503. " +
 			"SIGTERM or SIGINT stops accepting and lets requests finish; SIGHUP reloads the heads (the old ones serve until the new ones load and check).",
-		Flags: slices.Concat([]cli.Flag{serveHeadsFlag, classifierFlag}, backboneFlags(), []cli.Flag{addrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxBodiesFlag, maxImagesFlag,
+		Flags: slices.Concat([]cli.Flag{serveHeadsFlag, classifierFlag}, backboneFlags(), []cli.Flag{addrFlag, grpcAddrFlag, maxBatchFlag, maxDelayFlag, maxQueueFlag, maxBodyFlag, maxBodiesFlag, maxImagesFlag,
 			serveWorkerFlag, maxFileSizeFlag, decodeMemoryFlag, shutdownFlag, logFormatFlag}),
 		Action: serveAction,
 	}
@@ -129,6 +131,15 @@ func serveAction(c *cli.Context) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--addr %s: %w", c.String(addrFlag.Name), err)}
 	}
+	var gs *grpc.Server
+	var gln net.Listener
+	if a := c.String(grpcAddrFlag.Name); a != "" {
+		if gln, err = net.Listen("tcp", a); err != nil {
+			ln.Close()
+			return usageError{fmt.Errorf("--grpc-addr %s: %w", a, err)}
+		}
+		gs = srv.GRPCServer()
+	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	// The session is destroyed (cleanup, deferred above) only once the
@@ -152,6 +163,9 @@ func serveAction(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "serving %s on http://%s (model %s, pixels %s)\n", strings.Join(names, ", "), ln.Addr(), modelName, pixels)
 	logger.Info("listening", "addr", ln.Addr().String(), "heads", names)
+	if gs != nil {
+		fmt.Fprintf(c.App.ErrWriter, "serving gRPC (inference.GRPCInferenceService) on %s\n", gln.Addr())
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -174,8 +188,11 @@ func serveAction(c *cli.Context) error {
 		}
 	}()
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if gs != nil {
+		go func() { errc <- gs.Serve(gln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -184,6 +201,19 @@ func serveAction(c *cli.Context) error {
 	logger.Info("shutting down: no new connections; in-flight requests may finish", "timeout", c.Duration(shutdownFlag.Name).String())
 	ctx, cancel := context.WithTimeout(context.Background(), c.Duration(shutdownFlag.Name))
 	defer cancel()
+	if gs != nil {
+		// In-flight calls finish, as HTTP's do; past the timeout they
+		// are cut. Both stop before the batcher and the session.
+		stopped := make(chan struct{})
+		go func() { gs.GracefulStop(); close(stopped) }()
+		defer func() {
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				gs.Stop()
+			}
+		}()
+	}
 	if err := hs.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

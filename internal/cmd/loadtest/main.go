@@ -4,11 +4,14 @@
 //
 //	loadtest -url http://127.0.0.1:8080 -images DIR -clients 1,8,32 -duration 20s [-pid PID]
 //	loadtest -url http://127.0.0.1:8080 -body-mb 31 -model NAME -clients 64 -duration 20s -pid PID
+//	loadtest -grpc 127.0.0.1:8001 -model NAME -images DIR -clients 1,8,32 -duration 20s -pid PID
 //
 // Each client loops over the images, one per request, for the duration.
 // With -body-mb each request is instead a /v2 inference request of that
 // many MB of FP32 JSON (which the server must read and parse before it
-// can refuse its shape): the test of the server-wide body budget.
+// can refuse its shape): the test of the server-wide body budget. With
+// -grpc each request is a gRPC ModelInfer of one image (BYTES, raw
+// contents, as Triton's clients send) to that address.
 // Only loopback URLs are accepted: it is a benchmark, not a flood tool.
 package main
 
@@ -35,15 +38,19 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "length of each run")
 	pid := flag.Int("pid", 0, "server process, for its peak RSS")
 	bodyMB := flag.Int("body-mb", 0, "send /v2 JSON bodies of this many MB instead of images")
-	model := flag.String("model", "", "the head for -body-mb")
+	model := flag.String("model", "", "the head for -body-mb and -grpc")
+	grpcAddr := flag.String("grpc", "", "send gRPC ModelInfer calls to this address instead")
 	flag.Parse()
-	if err := run(*target, *dir, *clients, *duration, *pid, *bodyMB, *model); err != nil {
+	if *grpcAddr != "" {
+		*target = "http://" + *grpcAddr
+	}
+	if err := run(*target, *dir, *clients, *duration, *pid, *bodyMB, *model, *grpcAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, dir, clients string, d time.Duration, pid, bodyMB int, model string) error {
+func run(target, dir, clients string, d time.Duration, pid, bodyMB int, model, grpcAddr string) error {
 	u, err := url.Parse(target)
 	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
 		return fmt.Errorf("-url %s: only loopback servers", target)
@@ -70,7 +77,14 @@ func run(target, dir, clients string, d time.Duration, pid, bodyMB int, model st
 		if err != nil || n < 1 {
 			return fmt.Errorf("-clients %q", clients)
 		}
-		r := load(endpoint, ctype, bodies, n, d)
+		var r result
+		if grpcAddr != "" {
+			if r, err = loadGRPC(grpcAddr, model, bodies, n, d); err != nil {
+				return err
+			}
+		} else {
+			r = load(endpoint, ctype, bodies, n, d)
+		}
 		pct := func(lat []time.Duration, p float64) float64 {
 			if len(lat) == 0 {
 				return 0
