@@ -436,6 +436,9 @@ func (s *Server) restInput(in InferTensor, tail []byte) (inferInput, error) {
 		}
 		return out, nil
 	case "FP32", "UINT8":
+		if in.Datatype != s.engine.PixelDatatype() {
+			return out, nil // inputImages says what this model's pixels are
+		}
 		bits := 32
 		if in.Datatype == "UINT8" {
 			bits = 8
