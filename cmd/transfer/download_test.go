@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
@@ -135,5 +137,52 @@ func TestModelsPullFromMirror(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, "m2")); len(ents) != 0 {
 		t.Errorf("refused pull left %d files", len(ents))
+	}
+}
+
+// TestTutorialInterruptedDownload: SIGTERM while the tutorial waits on a
+// mirror that sent its headers and then nothing stops the tutorial (exit
+// 130); it does not call the photos "could not be had" and carry on with
+// generated data.
+func TestTutorialInterruptedDownload(t *testing.T) {
+	ortest.Require(t)
+	asked := make(chan struct{}, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "2660852") // cats.zip's size
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		asked <- struct{}{}
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	lib, _, err := backbone.FindLibrary("")
+	if err != nil {
+		t.Skip("needs ONNX Runtime at a known path")
+	}
+	cache := t.TempDir()
+	dir := t.TempDir()
+	cmd := command(t, dir, []string{"XDG_CACHE_HOME=" + cache, "HOME=" + cache, backbone.LibraryEnv + "=" + lib, "TRANSFER_MIRROR=" + srv.URL}, "tutorial", "--epochs", "2", "--folds", "2", "--models-dir", filepath.Join(dir, "models"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-asked:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the tutorial never asked the mirror")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the tutorial went on after SIGTERM:\n%s", stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || strings.Contains(stderr.String(), "could not be had") || strings.Contains(stderr.String(), "generated") {
+		t.Errorf("exit %d:\n%s", code, stderr.String())
 	}
 }

@@ -143,6 +143,10 @@ func defaultTutorialData(c *cli.Context) (dir string, src tutorial.Source, note 
 			if err == nil {
 				err = download.Unzip(zipPath, filepath.Join(base, "photos"), 100<<20)
 			}
+			if err != nil && c.Context.Err() != nil {
+				// Interrupted: stop, do not carry on with generated data.
+				return "", tutorial.Source{}, "", c.Context.Err()
+			}
 			if err != nil {
 				tried = append(tried, err.Error())
 			}
@@ -193,6 +197,9 @@ func defaultTutorialModel(c *cli.Context) (path string, src tutorial.Source, not
 			if err == nil {
 				return e.Name, tutorial.Source{What: "model", Path: p, Origin: "catalogue model " + e.Name + ", downloaded from " + e.File().Source(opts), SHA256: e.SHA256},
 					"model: " + e.Name + " (downloaded and verified)", nil
+			}
+			if c.Context.Err() != nil {
+				return "", tutorial.Source{}, "", c.Context.Err()
 			}
 			tried = append(tried, err.Error())
 		}
