@@ -67,7 +67,9 @@ func ReadClassifierMeta(m *onnxgraph.Model) (ClassifierMeta, error) {
 		return meta, fmt.Errorf("%w: metadata %s is %q but %s is %q", backbone.ErrBadInput, MetaInputSize, props[MetaInputSize], MetaResize, props[MetaResize])
 	}
 	switch p := PixelType(props[MetaPixels]); p {
-	case "", PixelsUint8, PixelsFloat:
+	case "", PixelsPreprocessed:
+		meta.Input = ""
+	case PixelsUint8, PixelsFloat:
 		meta.Input = p
 	default:
 		return meta, fmt.Errorf("%w: metadata %s is %q", backbone.ErrBadInput, MetaPixels, p)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
+	"github.com/transfer-go/transfer/internal/version"
 )
 
 // Names in exported classifiers.
@@ -43,6 +45,10 @@ const (
 	PixelsUint8 PixelType = "uint8"
 	// PixelsFloat takes float32 pixel values in [0, 255].
 	PixelsFloat PixelType = "float"
+	// PixelsPreprocessed is what the metadata of an export without its
+	// preprocessing says: the input takes preprocessed float32 values.
+	// ClassifierMeta.Input is "" for it (and for files that wrote "").
+	PixelsPreprocessed PixelType = "preprocessed"
 )
 
 // ExportOptions configure Export.
@@ -126,6 +132,9 @@ func Export(m *onnxgraph.Model, info backbone.Info, h *head.Model, opts ExportOp
 	}
 	g.Output = []*onnx.ValueInfoProto{onnxgraph.TensorInfo(probs, onnx.TensorProto_FLOAT, []onnxgraph.Dim{batch, {Value: int64(c)}})}
 
+	if opts.Pixels == PixelsPreprocessed {
+		opts.Pixels = ""
+	}
 	if opts.Pixels != "" {
 		if err := addPreprocessing(g, info, opts.Pixels, batch, name); err != nil {
 			return nil, fmt.Errorf("export: %w", err)
@@ -136,7 +145,7 @@ func Export(m *onnxgraph.Model, info backbone.Info, h *head.Model, opts ExportOp
 	meta := map[string]string{
 		MetaClasses: string(classes), MetaFingerprint: info.Fingerprint, MetaModelSHA256: info.ModelSHA256,
 		MetaEmbedding: emb, MetaPreprocess: info.Preprocess.Name, MetaLayout: info.Layout.String(),
-		MetaInputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), MetaResize: h.Source.Pixels, MetaPixels: string(opts.Pixels),
+		MetaInputSize: fmt.Sprintf("%dx%d", info.Width, info.Height), MetaResize: h.Source.Pixels, MetaPixels: string(cmp.Or(opts.Pixels, PixelsPreprocessed)),
 	}
 	var props []*onnx.StringStringEntryProto
 	for _, k := range []string{MetaClasses, MetaFingerprint, MetaModelSHA256, MetaEmbedding, MetaPreprocess, MetaLayout, MetaInputSize, MetaResize, MetaPixels} {
@@ -148,7 +157,7 @@ func Export(m *onnxgraph.Model, info backbone.Info, h *head.Model, opts ExportOp
 		}
 	}
 	mp.MetadataProps = props
-	mp.ProducerName, mp.ProducerVersion = "transfer", ""
+	mp.ProducerName, mp.ProducerVersion = "transfer", version.String()
 	mp.DocString = fmt.Sprintf("Image classifier over %d classes: the backbone %.12s (embedding %s) with a dense softmax head trained by transfer.", c, info.ModelSHA256, emb)
 	b, err := out.Marshal()
 	if err != nil {

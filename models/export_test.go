@@ -3,6 +3,7 @@
 package models_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -187,6 +188,16 @@ func TestVerifyAndClassifier(t *testing.T) {
 		diff, n, err := models.Verify(context.Background(), bb, out, h, backbone.Options{})
 		if err != nil || n != 4 || !(diff < 1e-5) {
 			t.Fatalf("pixels %q: diff %v over %d images, %v", pixels, diff, n, err)
+		}
+		// The metadata says what the input takes in every export, and
+		// which transfer wrote it.
+		for _, p := range out.Proto.GetMetadataProps() {
+			if want := cmp.Or(pixels, models.PixelsPreprocessed); p.GetKey() == models.MetaPixels && p.GetValue() != string(want) {
+				t.Errorf("%s is %q, want %q", models.MetaPixels, p.GetValue(), want)
+			}
+		}
+		if out.Proto.GetProducerName() != "transfer" || out.Proto.GetProducerVersion() == "" {
+			t.Errorf("producer %q %q", out.Proto.GetProducerName(), out.Proto.GetProducerVersion())
 		}
 		w := h.Layer.W.RawMatrix().Data
 		for i := range w {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"path/filepath"
 	"strconv"
 
 	"github.com/transfer-go/transfer/backbone"
@@ -12,6 +13,7 @@ import (
 	"github.com/transfer-go/transfer/internal/onnxgraph"
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 	"github.com/transfer-go/transfer/internal/quant"
+	"github.com/transfer-go/transfer/internal/version"
 )
 
 // Metadata keys a quantised backbone carries besides MetaPreprocess,
@@ -111,7 +113,7 @@ func Quantize(ctx context.Context, r *Resolved, images []*image.NRGBA, opts Quan
 		return nil, nil, fmt.Errorf("quantize %s: %w", r.Path, err)
 	}
 	q := &Quantization{
-		Source: r.Model.SHA256, SourceName: r.Path, Method: method.String(), Images: len(images),
+		Source: r.Model.SHA256, SourceName: filepath.Base(r.Path), Method: method.String(), Images: len(images),
 		Convs: sum.Convs, Adds: sum.Adds, FloatConvs: plan.Float, Activations: sum.Activations, Removed: sum.Removed, WeightBytes: sum.WeightBytes,
 		Preprocess: info.Preprocess.Name, Layout: info.Layout.String(), Resize: r.Resize.String(), Embedding: info.Features.Tensor,
 	}
@@ -125,7 +127,7 @@ func Quantize(ctx context.Context, r *Resolved, images []*image.NRGBA, opts Quan
 	q.Description = fmt.Sprintf("int8 (QDQ: uint8 activations, per-channel %s weights; %d convolutions, %d additions, the first %d convolutions float; %s calibration on %d images)",
 		weights, q.Convs, q.Adds, q.FloatConvs, q.Method, q.Images)
 	mp := prepared.Proto
-	mp.ProducerName, mp.ProducerVersion = "transfer models quantize", ""
+	mp.ProducerName, mp.ProducerVersion = "transfer models quantize", version.String()
 	mp.MetadataProps = append(mp.MetadataProps,
 		&onnx.StringStringEntryProto{Key: MetaQuantized, Value: q.Description},
 		&onnx.StringStringEntryProto{Key: MetaSourceSHA256, Value: q.Source},

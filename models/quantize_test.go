@@ -61,6 +61,16 @@ func TestQuantizeFlavours(t *testing.T) {
 			if q.Convs != 50 || q.FloatConvs != 2 || q.Removed != 33 || q.Images != 32 || q.Source != r.Model.SHA256 {
 				t.Errorf("quantization %+v", q)
 			}
+			// The file names its source, not a path of this machine, and
+			// says which transfer made it.
+			for _, p := range out.Proto.GetMetadataProps() {
+				if p.GetKey() == models.MetaSource && p.GetValue() != "float.onnx" {
+					t.Errorf("%s is %q, want the file name", models.MetaSource, p.GetValue())
+				}
+			}
+			if out.Proto.GetProducerVersion() == "" {
+				t.Error("no producer_version")
+			}
 			qpath := filepath.Join(dir, "int8.onnx")
 			b, err := out.Marshal()
 			if err != nil {

@@ -3,39 +3,15 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/transfer-go/transfer/backbone"
+	buildversion "github.com/transfer-go/transfer/internal/version"
 )
 
-// version is the module version transfer was built at ("(devel)" in a
-// checkout), with the commit when the build recorded one.
-func version() string {
-	v, commit, modified := "(devel)", "", false
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				commit = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
-	}
-	if commit != "" {
-		v += fmt.Sprintf(" (commit %.12s", commit)
-		if modified {
-			v += ", modified"
-		}
-		v += ")"
-	}
-	return v
-}
+// version is the build's version (internal/version).
+func version() string { return buildversion.String() }
 
 func init() {
 	// --version also says which ONNX Runtime this transfer would load.
