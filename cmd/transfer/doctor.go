@@ -179,13 +179,13 @@ func doctorCache(c *cli.Context) []finding {
 	}
 	cache, err := dataset.OpenCacheReadOnly(p)
 	if err != nil {
-		return []finding{{Check: "cache", Status: findingFail, Detail: err.Error(), Fix: "pass another --cache, or move the file away (it is not modified)"}}
+		return []finding{{Check: "cache", Status: findingFail, Detail: err.Error(), Fix: "pass another --cache, or move the file away (it is not modified)", Blocks: true}}
 	}
 	defer cache.Close()
 	ctx := c.Context
 	s, err := cache.Stats(ctx)
 	if err != nil {
-		return []finding{{Check: "cache", Status: findingFail, Detail: err.Error(), Fix: "run transfer cache check"}}
+		return []finding{{Check: "cache", Status: findingFail, Detail: err.Error(), Fix: "run transfer cache check", Blocks: true}}
 	}
 	f := finding{Check: "cache", Status: findingOK, Detail: fmt.Sprintf("%s: schema %d, %.1f MB, %d distinct images", p, cache.SchemaVersion(), float64(st.Size())/1e6, s.Images)}
 	if v := cache.SchemaVersion(); v < dataset.CacheSchemaVersion {
@@ -199,10 +199,10 @@ func doctorCache(c *cli.Context) []finding {
 		probs, rows, err := cache.Check(ctx, 5)
 		switch {
 		case err != nil:
-			fs = append(fs, finding{Check: "cache check", Status: findingFail, Detail: err.Error(), Fix: "restore the cache from a copy, or delete it and extract again"})
+			fs = append(fs, finding{Check: "cache check", Status: findingFail, Detail: err.Error(), Fix: "restore the cache from a copy, or delete it and extract again", Blocks: true})
 		case len(probs) > 0:
 			fs = append(fs, finding{Check: "cache check", Status: findingFail, Detail: fmt.Sprintf("%d problems in %d rows, first: %v", len(probs), rows, probs[0]),
-				Fix: "run transfer cache check for the list; extract recomputes bad rows when they are deleted"})
+				Fix: "run transfer cache check for the list; extract recomputes bad rows when they are deleted", Blocks: true})
 		default:
 			fs = append(fs, finding{Check: "cache check", Status: findingOK, Detail: fmt.Sprintf("%d rows verified, no problems", rows)})
 		}
@@ -228,10 +228,42 @@ func doctorModels(c *cli.Context) []finding {
 		}
 		fs = append(fs, f)
 	}
+	if err := writable(dir); err != nil {
+		return append(fs, finding{Check: "models", Status: findingWarn, Detail: "models pull cannot write into " + dir + ": " + err.Error(),
+			Fix: "pass --models-dir (or set XDG_CACHE_HOME) to a folder you can write; models given by path still work"})
+	}
 	if len(fs) == 0 {
 		fs = append(fs, finding{Check: "models", Status: findingOK, Detail: "no catalogue model pulled into " + dir + " (transfer models pull mobilenetv2-12; any ONNX file works by its path)"})
 	}
 	return fs
+}
+
+// writable reports whether files can be made in dir, or in its nearest
+// existing parent when dir does not exist yet (pull would create it),
+// by making one and removing it: permissions, read-only file systems and
+// a file in the way all show.
+func writable(dir string) error {
+	d := dir
+	for {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s is a file, not a folder", d)
+			}
+			break
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return err
+		}
+		d = parent
+	}
+	f, err := os.CreateTemp(d, ".transfer-doctor-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func doctorNetwork(c *cli.Context) []finding {

@@ -75,6 +75,17 @@ func TestDoctor(t *testing.T) {
 	if f := fs["model mobilenetv2-12"]; f.Status != findingFail || !strings.Contains(f.Fix, "models pull mobilenetv2-12") {
 		t.Errorf("damaged model: %+v", f)
 	}
+	// A cache that cannot be read keeps extract from running: exit 1.
+	os.WriteFile(filepath.Join(dir, "zeros.db"), make([]byte, 8192), 0o644)
+	fs, code = doctorFindings(t, dir, nil, "--cache", "zeros.db")
+	if f := fs["cache"]; code != exitFailure || f.Status != findingFail || !f.Blocks {
+		t.Errorf("a cache file of zeros: exit %d, %+v", code, f)
+	}
+	// A models folder pull cannot write to is said before pull fails.
+	fs, _ = doctorFindings(t, dir, nil, "--models-dir", filepath.Join(dir, "zeros.db", "models"))
+	if f := fs["models"]; f.Status != findingWarn || !strings.Contains(f.Detail, "cannot write") {
+		t.Errorf("an unwritable models folder: %+v", f)
+	}
 	// A CPU build asked for CUDA.
 	fs, code = doctorFindings(t, dir, nil, "--device", "cuda")
 	if f := fs["cuda provider"]; f.Status == findingFail && code != exitFailure {

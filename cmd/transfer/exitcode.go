@@ -28,7 +28,7 @@ func (e usageError) Unwrap() error { return e.err }
 
 // badInputErrors are library errors that mean "fix your input".
 var badInputErrors = []error{
-	onnxgraph.ErrNotONNX, onnxgraph.ErrExternalData,
+	onnxgraph.ErrNotONNX, onnxgraph.ErrExternalData, onnxgraph.ErrMalformed,
 	backbone.ErrBadInput, backbone.ErrNoEmbedding, backbone.ErrModelRejected,
 	head.ErrBadHeadFile, head.ErrBackboneMismatch, head.ErrNonFiniteOutput,
 	dataset.ErrNotCache, dataset.ErrCacheTooNew,

@@ -11,6 +11,8 @@ import (
 	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
 	"github.com/transfer-go/transfer/internal/fixture/ortest"
 	"github.com/transfer-go/transfer/internal/fixture/synthetic"
+	"github.com/transfer-go/transfer/internal/onnxgraph"
+	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
 // TestModelsQuantize runs `models quantize` on a generated model and drawn
@@ -77,5 +79,48 @@ func TestModelsQuantize(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.onnx")); !os.IsNotExist(err) {
 		t.Errorf("a refused quantize left x.onnx behind (%v)", err)
+	}
+}
+
+// TestQuantizeHostileInitializers: a model whose convolution weights are
+// malformed (a shape whose product overflows, raw data of another length)
+// is a bad model, exit 2, named as such; never "a bug".
+func TestQuantizeHostileInitializers(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	smallModel(t, dir, mobilenet.TF2ONNX)
+	if _, err := synthetic.Write(filepath.Join(dir, "photos"), synthetic.Options{Classes: []string{"a", "b"}, PerClass: 4, Width: 48, Height: 40, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(w *onnx.TensorProto){
+		"overflow.onnx": func(w *onnx.TensorProto) { w.Dims = []int64{1 << 31, 1 << 31, 1 << 31, 3} },
+		"short.onnx":    func(w *onnx.TensorProto) { w.RawData = w.RawData[:len(w.RawData)/2] },
+	} {
+		m, err := onnxgraph.ReadFile(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix := onnxgraph.NewIndex(m.Proto.GetGraph())
+		edited := false
+		for _, n := range m.Proto.GetGraph().GetNode() {
+			if n.GetOpType() == "Conv" && !edited {
+				if w := ix.Initializer(n.GetInput()[1]); w != nil && len(w.GetRawData()) > 0 {
+					edit(w)
+					edited = true
+				}
+			}
+		}
+		if !edited {
+			t.Fatal("no Conv weight with raw data to edit")
+		}
+		b, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+		r := transfer(t, dir, nil, "models", "quantize", "-m", name, "--calibrate", "photos", "-o", "x.onnx")
+		if r.code != exitBadInput || strings.Contains(r.stderr, "bug") {
+			t.Errorf("%s: exit %d\n%s", name, r.code, r.stderr)
+		}
 	}
 }

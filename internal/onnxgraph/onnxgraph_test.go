@@ -2,6 +2,7 @@ package onnxgraph
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
@@ -79,5 +80,30 @@ func TestParseAndIndex(t *testing.T) {
 	eb, _ := ext.Marshal()
 	if _, err := Parse(eb); !errors.Is(err, ErrExternalData) {
 		t.Errorf("external data: %v", err)
+	}
+}
+
+// TestMalformedTensors: a shape whose product overflows (it wrapped to 0
+// and was reported as "6144 raw bytes for 0 floats"), a negative
+// dimension, or data of the wrong length is ErrMalformed, which callers
+// report as a bad model.
+func TestMalformedTensors(t *testing.T) {
+	raw := make([]byte, 6144)
+	for name, tc := range map[string]*onnx.TensorProto{
+		"overflow": {Name: "w", DataType: int32(onnx.TensorProto_FLOAT), Dims: []int64{1 << 32, 1 << 32, 4, 96}, RawData: raw},
+		"negative": {Name: "w", DataType: int32(onnx.TensorProto_FLOAT), Dims: []int64{-4, 384}, RawData: raw},
+		"short":    {Name: "w", DataType: int32(onnx.TensorProto_FLOAT), Dims: []int64{4, 385}, RawData: raw},
+	} {
+		_, err := Floats(tc)
+		if !errors.Is(err, ErrMalformed) || strings.Contains(err.Error(), "for 0 floats") {
+			t.Errorf("%s: %v", name, err)
+		}
+		tc.DataType = int32(onnx.TensorProto_INT64)
+		if _, err := Ints(tc); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s as int64: %v", name, err)
+		}
+	}
+	if v, err := Floats(&onnx.TensorProto{Name: "w", DataType: int32(onnx.TensorProto_FLOAT), Dims: []int64{4, 384}, RawData: raw}); err != nil || len(v) != 1536 {
+		t.Errorf("a sound tensor: %d values, %v", len(v), err)
 	}
 }

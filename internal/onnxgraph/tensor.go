@@ -2,21 +2,35 @@ package onnxgraph
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/transfer-go/transfer/internal/onnxgraph/onnx"
 )
 
+// ErrMalformed reports a tensor whose shape and data cannot be one
+// tensor: a negative dimension, a count of elements past any memory, or
+// data of another length than the shape says. Such a file is a bad
+// model, never a bug of transfer.
+var ErrMalformed = errors.New("malformed tensor")
+
+// maxElements bounds a tensor's element count: a shape past it is
+// malformed (its product overflowed, or no machine could hold it).
+const maxElements = 1 << 40
+
 // Floats decodes a FLOAT tensor's values, from raw_data or float_data.
 func Floats(t *onnx.TensorProto) ([]float32, error) {
 	if onnx.TensorProto_DataType(t.GetDataType()) != onnx.TensorProto_FLOAT {
-		return nil, fmt.Errorf("tensor %q: element type %v, want FLOAT", t.GetName(), onnx.TensorProto_DataType(t.GetDataType()))
+		return nil, fmt.Errorf("tensor %q: %w: element type %v, want FLOAT", t.GetName(), ErrMalformed, onnx.TensorProto_DataType(t.GetDataType()))
 	}
-	n := numElements(t.GetDims())
+	n, err := elements(t)
+	if err != nil {
+		return nil, err
+	}
 	if raw := t.GetRawData(); raw != nil {
 		if len(raw) != 4*n {
-			return nil, fmt.Errorf("tensor %q: %d raw bytes for %d floats", t.GetName(), len(raw), n)
+			return nil, fmt.Errorf("tensor %q: %w: %d raw bytes for %d floats (shape %v)", t.GetName(), ErrMalformed, len(raw), n, t.GetDims())
 		}
 		out := make([]float32, n)
 		for i := range out {
@@ -25,19 +39,22 @@ func Floats(t *onnx.TensorProto) ([]float32, error) {
 		return out, nil
 	}
 	if len(t.GetFloatData()) != n {
-		return nil, fmt.Errorf("tensor %q: %d values for shape %v", t.GetName(), len(t.GetFloatData()), t.GetDims())
+		return nil, fmt.Errorf("tensor %q: %w: %d values for shape %v", t.GetName(), ErrMalformed, len(t.GetFloatData()), t.GetDims())
 	}
 	return append([]float32(nil), t.GetFloatData()...), nil
 }
 
 // Ints decodes an INT64 or INT32 tensor's values as int64.
 func Ints(t *onnx.TensorProto) ([]int64, error) {
-	n := numElements(t.GetDims())
+	n, err := elements(t)
+	if err != nil {
+		return nil, err
+	}
 	switch onnx.TensorProto_DataType(t.GetDataType()) {
 	case onnx.TensorProto_INT64:
 		if raw := t.GetRawData(); raw != nil {
 			if len(raw) != 8*n {
-				return nil, fmt.Errorf("tensor %q: %d raw bytes for %d int64s", t.GetName(), len(raw), n)
+				return nil, fmt.Errorf("tensor %q: %w: %d raw bytes for %d int64s (shape %v)", t.GetName(), ErrMalformed, len(raw), n, t.GetDims())
 			}
 			out := make([]int64, n)
 			for i := range out {
@@ -49,7 +66,7 @@ func Ints(t *onnx.TensorProto) ([]int64, error) {
 	case onnx.TensorProto_INT32:
 		if raw := t.GetRawData(); raw != nil {
 			if len(raw) != 4*n {
-				return nil, fmt.Errorf("tensor %q: %d raw bytes for %d int32s", t.GetName(), len(raw), n)
+				return nil, fmt.Errorf("tensor %q: %w: %d raw bytes for %d int32s (shape %v)", t.GetName(), ErrMalformed, len(raw), n, t.GetDims())
 			}
 			out := make([]int64, n)
 			for i := range out {
@@ -63,7 +80,20 @@ func Ints(t *onnx.TensorProto) ([]int64, error) {
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("tensor %q: element type %v, want INT64 or INT32", t.GetName(), onnx.TensorProto_DataType(t.GetDataType()))
+	return nil, fmt.Errorf("tensor %q: %w: element type %v, want INT64 or INT32", t.GetName(), ErrMalformed, onnx.TensorProto_DataType(t.GetDataType()))
+}
+
+// elements is t's element count, checked: no negative dimension, no
+// product past maxElements.
+func elements(t *onnx.TensorProto) (int, error) {
+	n := int64(1)
+	for _, d := range t.GetDims() {
+		if d < 0 || (d > 0 && n > maxElements/d) {
+			return 0, fmt.Errorf("tensor %q: %w: shape %v is not a tensor any machine holds", t.GetName(), ErrMalformed, t.GetDims())
+		}
+		n *= d
+	}
+	return int(n), nil
 }
 
 func numElements(dims []int64) int {
