@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,7 +59,8 @@ func doctorCommand() *cli.Command {
 }
 
 func doctor(c *cli.Context) error {
-	if _, err := outputFormat(c, formatText, formatJSON); err != nil {
+	format, err := outputFormat(c, formatText, formatJSON, formatCSV)
+	if err != nil {
 		return err
 	}
 	device, err := backbone.ParseDevice(c.String(deviceFlag.Name))
@@ -77,11 +79,20 @@ func doctor(c *cli.Context) error {
 	for _, f := range fs {
 		blocked = blocked || f.Blocks
 	}
-	if isJSON(c) {
+	switch format {
+	case formatJSON:
 		if err := printJSONIf(c, fs); err != nil {
 			return err
 		}
-	} else {
+	case formatCSV:
+		rows := [][]string{{"status", "check", "detail", "fix", "blocks"}}
+		for _, f := range fs {
+			rows = append(rows, []string{f.Status, f.Check, f.Detail, f.Fix, strconv.FormatBool(f.Blocks)})
+		}
+		if err := writeCSV(c, rows); err != nil {
+			return err
+		}
+	default:
 		tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 		for _, f := range fs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Status, f.Check, f.Detail)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"os"
@@ -275,5 +276,30 @@ func TestSweepBackbones(t *testing.T) {
 	r = mustRun(t, dir, "sweep", "--model", "model.onnx,torch.onnx", "--data", "images", "--cv", "3", "--lr", "0.001,0.01")
 	if !strings.Contains(r.stdout, "model") || !strings.Contains(r.stdout, "torch.onnx") || strings.Contains(r.stderr, "24 embedded") {
 		t.Errorf("second sweep:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestFormatCSVRule holds the README's rule: csv from the commands whose
+// result is one table (parsed here by encoding/csv, a header row first),
+// refused by name by the others.
+func TestFormatCSVRule(t *testing.T) {
+	dir := experimentDir(t)
+	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "2", "-o", "h.json", "-q")
+	for args, header := range map[string]string{
+		"runs list":                        "id,created,kind,sweep,model,protocol,result,options",
+		"doctor":                           "status,check,detail,fix,blocks",
+		"eval --head h.json --data images": "",
+	} {
+		r := transfer(t, dir, nil, append(strings.Fields(args), "--format", "csv")...)
+		rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+		if r.code != 0 || err != nil || len(rows) < 2 || (header != "" && strings.Join(rows[0], ",") != header) {
+			t.Errorf("%s --format csv: exit %d, %v\n%s%s", args, r.code, err, r.stdout, r.stderr)
+		}
+	}
+	for _, args := range []string{"runs show 1", "runs compare 1 1", "tutorial"} {
+		r := transfer(t, dir, nil, append(strings.Fields(args), "--format", "csv")...)
+		if r.code != exitBadInput || !strings.Contains(r.stderr, `--format "csv"`) {
+			t.Errorf("%s --format csv: exit %d\n%s", args, r.code, r.stderr)
+		}
 	}
 }

@@ -302,7 +302,7 @@ func summary(r dataset.Run) string {
 }
 
 func runsList(c *cli.Context) error {
-	format, err := outputFormat(c, formatText, formatJSON)
+	format, err := outputFormat(c, formatText, formatJSON, formatCSV)
 	if err != nil {
 		return err
 	}
@@ -327,6 +327,14 @@ func runsList(c *cli.Context) error {
 			views[i] = viewOf(r, false)
 		}
 		return printJSONIf(c, views)
+	}
+	if format == formatCSV {
+		rows := [][]string{{"id", "created", "kind", "sweep", "model", "protocol", "result", "options"}}
+		for _, r := range runs {
+			rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.Created.UTC().Format(time.RFC3339), r.Kind, strconv.FormatInt(r.Sweep, 10),
+				r.Model, r.Protocol, summary(r), compactOptions(r.Options)})
+		}
+		return writeCSV(c, rows)
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(c.App.ErrWriter, "no runs recorded (train, sweep and eval record theirs)")
