@@ -225,7 +225,11 @@ func runsCommand() *cli.Command {
 }
 
 // runView is a run as commands print it.
+// runView is a recorded run as runs list and runs show print it in JSON
+// (docs/formats.md, docs/schema/run.schema.json).
 type runView struct {
+	Format      string          `json:"format"`
+	Version     int             `json:"version"`
 	ID          int64           `json:"id"`
 	Created     time.Time       `json:"created"`
 	Kind        string          `json:"kind"`
@@ -242,13 +246,38 @@ type runView struct {
 	History     json.RawMessage `json:"history,omitempty"`
 	HeadPath    string          `json:"head,omitempty"`
 	HeadSHA256  string          `json:"head_sha256,omitempty"`
+	// Unreadable names the recorded fields that do not hold valid JSON
+	// (a damaged row); they are printed as null, and the rest of the
+	// list is printed as it is.
+	Unreadable []string `json:"unreadable,omitempty"`
 }
 
+// The format and version of the runs JSON; a reader refuses newer ones.
+const (
+	runFormat  = "transfer-run"
+	runVersion = 1
+)
+
 func viewOf(r dataset.Run, history bool) runView {
-	v := runView{ID: r.ID, Created: r.Created, Kind: r.Kind, Command: r.Command, Sweep: r.Sweep, Model: r.Model, Fingerprint: r.Fingerprint, Pixels: r.Pixels,
+	v := runView{Format: runFormat, Version: runVersion, ID: r.ID, Created: r.Created, Kind: r.Kind, Command: r.Command, Sweep: r.Sweep, Model: r.Model, Fingerprint: r.Fingerprint, Pixels: r.Pixels,
 		Data: r.Data, DataPath: r.DataPath, Protocol: r.Protocol, Options: r.Options, Metrics: r.Metrics, HeadPath: r.HeadPath, HeadSHA256: r.HeadSHA256}
 	if history {
 		v.History = r.History
+	}
+	for _, f := range []struct {
+		name string
+		raw  *json.RawMessage
+	}{{"options", &v.Options}, {"metrics", &v.Metrics}, {"history", &v.History}} {
+		if len(*f.raw) > 0 && !json.Valid(*f.raw) {
+			*f.raw = json.RawMessage("null")
+			v.Unreadable = append(v.Unreadable, f.name)
+		}
+	}
+	if len(v.Options) == 0 {
+		v.Options = json.RawMessage("null")
+	}
+	if len(v.Metrics) == 0 {
+		v.Metrics = json.RawMessage("null")
 	}
 	return v
 }

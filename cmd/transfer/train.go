@@ -110,7 +110,11 @@ func toData(set *dataset.Set, x *dataset.Extraction) (head.Data, error) {
 	return d, nil
 }
 
+// trainResult is train --format json's answer (docs/formats.md,
+// docs/schema/train-result.schema.json).
 type trainResult struct {
+	Format        string         `json:"format"`
+	Version       int            `json:"version"`
 	Classes       []string       `json:"classes"`
 	TrainImages   int            `json:"train_images"`
 	ValImages     int            `json:"val_images,omitempty"`
@@ -124,7 +128,7 @@ type trainResult struct {
 }
 
 func newTrainResult(classes []string, r *experiment.Result) trainResult {
-	res := trainResult{Classes: classes, TrainImages: r.TrainRows, ValImages: r.ValRows, History: r.History, TrainAccuracy: r.TrainAccuracy, Verdict: r.Verdict, CV: r.CV}
+	res := trainResult{Format: "transfer-train-result", Version: 1, Classes: classes, TrainImages: r.TrainRows, ValImages: r.ValRows, History: r.History, TrainAccuracy: r.TrainAccuracy, Verdict: r.Verdict, CV: r.CV}
 	if r.Val != nil {
 		res.ValAccuracy = &r.Val.Accuracy
 	}
