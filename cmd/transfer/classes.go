@@ -51,22 +51,55 @@ func checkClasses(c *cli.Context, stderr io.Writer, classes []string, counts []i
 			return usageError{fmt.Errorf("class %q has %s, fewer than %d: %s (%s)", classes[i], nImages(n), need, why, listing)}
 		}
 	}
+	// One warning of each kind, however many classes it concerns: 500
+	// one-image classes printed 500 warnings, each with every count.
+	var small, imbalanced []int
 	for i, n := range counts {
 		switch {
 		case n < smallClass:
-			fmt.Fprintf(stderr, "warning: class %q has only %s (%s): a misspelled folder or label?\n", classes[i], nImages(n), listing)
+			small = append(small, i)
 		case n*imbalanceMax < largest:
-			fmt.Fprintf(stderr, "warning: class %q has %d images, over %d times fewer than the largest (%s); consider --class-weight balanced\n", classes[i], n, imbalanceMax, listing)
+			imbalanced = append(imbalanced, i)
 		}
+	}
+	switch {
+	case len(small) == 1:
+		i := small[0]
+		fmt.Fprintf(stderr, "warning: class %q has only %s (%s): a misspelled folder or label?\n", classes[i], nImages(counts[i]), listing)
+	case len(small) > 1:
+		fmt.Fprintf(stderr, "warning: %d classes have fewer than %d images (%s): misspelled folders or labels?\n", len(small), smallClass, describeSome(classes, counts, small))
+	}
+	switch {
+	case len(imbalanced) == 1:
+		i := imbalanced[0]
+		fmt.Fprintf(stderr, "warning: class %q has %d images, over %d times fewer than the largest (%s); consider --class-weight balanced\n", classes[i], counts[i], imbalanceMax, listing)
+	case len(imbalanced) > 1:
+		fmt.Fprintf(stderr, "warning: %d classes have over %d times fewer images than the largest, %d (%s); consider --class-weight balanced\n", len(imbalanced), imbalanceMax, largest, describeSome(classes, counts, imbalanced))
 	}
 	return nil
 }
 
-// describeCounts lists "female 20, male 0".
+// listedClasses bounds how many classes a message lists by name.
+const listedClasses = 12
+
+// describeCounts lists "female 20, male 0", the first listedClasses
+// classes by name and how many more.
 func describeCounts(classes []string, counts []int) string {
-	parts := make([]string, len(classes))
-	for i, name := range classes {
-		parts[i] = fmt.Sprintf("%s %d", name, counts[i])
+	all := make([]int, len(classes))
+	for i := range all {
+		all[i] = i
+	}
+	return describeSome(classes, counts, all)
+}
+
+// describeSome is describeCounts of the classes at indices idx.
+func describeSome(classes []string, counts []int, idx []int) string {
+	var parts []string
+	for _, i := range idx[:min(len(idx), listedClasses)] {
+		parts = append(parts, fmt.Sprintf("%s %d", classes[i], counts[i]))
+	}
+	if more := len(idx) - listedClasses; more > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(parts, ", ")
 }
