@@ -436,6 +436,11 @@ func describeSQLiteError(err error) error {
 		return fmt.Errorf("%w (is the cache's folder writable?)", err)
 	case strings.Contains(msg, "full"):
 		return fmt.Errorf("%w (the disk is full: free space, or put the cache elsewhere)", err)
+	case strings.Contains(msg, "disk I/O error"):
+		// SQLite's word for a failed write of the file or of its -wal
+		// and -shm files beside it (4874: no room for the shared-memory
+		// file), which names neither the disk nor a fix.
+		return fmt.Errorf("%w (SQLite could not write the cache or its -wal and -shm files beside it: the disk may be full or the folder not writable; free space, or put the cache elsewhere with --cache)", err)
 	}
 	return err
 }

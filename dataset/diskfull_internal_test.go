@@ -116,3 +116,18 @@ func writePNG(t *testing.T, path string, img image.Image) {
 		t.Fatal(err)
 	}
 }
+
+// TestSQLiteErrorsSayWhatToDo: SQLite's bare words for a full disk, a
+// read-only folder and a failed write of the -wal or -shm files gain the
+// cause and the fix.
+func TestSQLiteErrorsSayWhatToDo(t *testing.T) {
+	for msg, want := range map[string]string{
+		"disk I/O error (4874)":                "-wal and -shm files",
+		"database or disk is full (13)":        "the disk is full",
+		"attempt to write a readonly database": "writable",
+	} {
+		if got := describeSQLiteError(fmt.Errorf("%s", msg)).Error(); !strings.Contains(got, msg) || !strings.Contains(got, want) {
+			t.Errorf("%q: %q", msg, got)
+		}
+	}
+}
