@@ -14,6 +14,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 func TestExportNPY(t *testing.T) {
@@ -61,18 +62,7 @@ func TestExportNPY(t *testing.T) {
 // the data is aligned and equal to what was exported (the 2.0 headers
 // written before were not padded, so mmap gave misaligned arrays).
 func TestExportNPYNumpy(t *testing.T) {
-	// The first python3 that has numpy: the one on PATH, or the system's
-	// (Debian's python3-numpy) when PATH leads to another Python first.
-	py := ""
-	for _, p := range []string{os.Getenv("TRANSFER_PYTHON"), "python3", "/usr/bin/python3"} {
-		if p != "" && exec.Command(p, "-c", "import numpy").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		t.Skip("no python3 with numpy: install python3-numpy (or set TRANSFER_PYTHON) to read the export with numpy")
-	}
+	py := ortest.Python(t, "numpy", "python3-numpy")
 	set := &dataset.Set{Classes: []string{"cat", "dog"}}
 	var vectors [][]float32
 	for i := range 5 {

@@ -164,22 +164,30 @@ func TestExportRefusesForeignHead(t *testing.T) {
 	}
 }
 
+// smallBackbone returns a small generated MobileNetV2 and its open
+// backbone, destroyed when t ends.
+func smallBackbone(t *testing.T) (*onnxgraph.Model, *backbone.Backbone) {
+	t.Helper()
+	b, _ := (&onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 4)).Model()}).Marshal()
+	m, err := onnxgraph.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := backbone.OpenModel(m, "small.onnx", backbone.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bb.Destroy() })
+	return m, bb
+}
+
 // TestVerifyAndClassifier: Verify finds an export equal to backbone + head;
 // a head whose weights overflow gives NaN, which callers refuse; a model
 // transfer did not export is no Classifier.
 func TestVerifyAndClassifier(t *testing.T) {
 	ortest.Require(t)
 	for _, pixels := range []models.PixelType{"", models.PixelsUint8, models.PixelsFloat} {
-		b, _ := (&onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 4)).Model()}).Marshal()
-		m, err := onnxgraph.Parse(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bb, err := backbone.OpenModel(m, "small.onnx", backbone.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer bb.Destroy()
+		m, bb := smallBackbone(t)
 		h := trainedHead(bb.Info(), []string{"a", "b", "c"}, 5)
 		out, err := models.Export(m, bb.Info(), h, models.ExportOptions{Pixels: pixels})
 		if err != nil {
@@ -219,16 +227,7 @@ func TestVerifyAndClassifier(t *testing.T) {
 // ErrBadInput, before any image is classified.
 func TestClassifierMetadataChecked(t *testing.T) {
 	ortest.Require(t)
-	b, _ := (&onnxgraph.Model{Proto: mobilenet.New(mobilenet.Small(mobilenet.TF2ONNX, 4)).Model()}).Marshal()
-	m, err := onnxgraph.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bb, err := backbone.OpenModel(m, "small.onnx", backbone.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bb.Destroy()
+	m, bb := smallBackbone(t)
 	good, err := models.Export(m, bb.Info(), trainedHead(bb.Info(), []string{"a", "b", "c"}, 5), models.ExportOptions{})
 	if err != nil {
 		t.Fatal(err)

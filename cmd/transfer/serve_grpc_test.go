@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -32,16 +31,7 @@ func TestServeGRPCPython(t *testing.T) {
 		t.Skip("../shared is absent: it holds grpc_predict_v2.proto; skipping")
 	}
 	proto := filepath.Join(shared, "specs", "open-inference-protocol", "grpc_predict_v2.proto")
-	py := ""
-	for _, p := range []string{os.Getenv("TRANSFER_PYTHON"), "python3", "/usr/bin/python3"} {
-		if p != "" && exec.Command(p, "-c", "import grpc, grpc_tools").Run() == nil {
-			py = p
-			break
-		}
-	}
-	if py == "" {
-		t.Skip("no python3 with grpc and grpc_tools: install python3-grpc-tools (or set TRANSFER_PYTHON); skipping")
-	}
+	py := ortest.Python(t, "grpc, grpc_tools", "python3-grpc-tools")
 	client, _ := filepath.Abs(filepath.Join("testdata", "grpc_client.py"))
 	dir := experimentDir(t)
 	mustRun(t, dir, "train", "--model", "model.onnx", "--data", "images", "--epochs", "3", "-o", "h.json", "-q")
