@@ -16,6 +16,7 @@ type job struct {
 	ctx    context.Context
 	tensor []float32
 	done   chan jobResult
+	queued time.Time // when submit queued it
 }
 
 type jobResult struct {
@@ -32,6 +33,7 @@ type batcher struct {
 	maxDelay time.Duration
 	engine   *Engine
 	metrics  *metrics
+	stats    *stats
 	buf      []float32 // the batch, reused
 	// preparing counts images being decoded for the queue: when none is
 	// and the queue is empty, a batch waits no longer, so a lone client
@@ -40,8 +42,8 @@ type batcher struct {
 	admitMu   sync.Mutex
 }
 
-func newBatcher(e *Engine, maxBatch, maxQueue int, maxDelay time.Duration, m *metrics) *batcher {
-	return &batcher{jobs: make(chan *job, maxQueue), maxBatch: maxBatch, maxDelay: maxDelay, engine: e, metrics: m}
+func newBatcher(e *Engine, maxBatch, maxQueue int, maxDelay time.Duration, m *metrics, st *stats) *batcher {
+	return &batcher{jobs: make(chan *job, maxQueue), maxBatch: maxBatch, maxDelay: maxDelay, engine: e, metrics: m, stats: st}
 }
 
 // admit reserves room for n images before they are decoded: when the queue
@@ -64,6 +66,7 @@ func (b *batcher) done() { b.preparing.Add(-1) }
 
 // submit queues j without waiting: a full queue is ErrOverloaded.
 func (b *batcher) submit(j *job) error {
+	j.queued = time.Now()
 	select {
 	case b.jobs <- j:
 		b.metrics.queue.Set(float64(len(b.jobs)))
@@ -116,6 +119,11 @@ func (b *batcher) run(batch []*job) {
 	if len(live) == 0 {
 		return
 	}
+	start := time.Now()
+	queued := make([]time.Duration, len(live))
+	for i, j := range live {
+		queued[i] = start.Sub(j.queued)
+	}
 	il := b.engine.InputLen()
 	if cap(b.buf) < len(live)*il {
 		b.buf = make([]float32, len(live)*il)
@@ -125,7 +133,14 @@ func (b *batcher) run(batch []*job) {
 		copy(buf[i*il:], j.tensor)
 	}
 	b.metrics.batch.Observe(float64(len(live)))
+	inferStart := time.Now()
 	heads, probs, rowErr, err := b.engine.run(context.Background(), buf)
+	outStart := time.Now()
+	defer func() {
+		if err == nil {
+			b.stats.batch(heads, len(live), queued, inferStart.Sub(start), outStart.Sub(inferStart), time.Since(outStart))
+		}
+	}()
 	for i, j := range live {
 		if err == nil && rowErr[i] != nil {
 			j.done <- jobResult{err: rowErr[i]}

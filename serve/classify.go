@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/head"
@@ -128,7 +129,15 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	start := time.Now()
 	results, err := s.classifyAll(r.Context(), ups, k)
+	if !errors.Is(err, ErrOverloaded) {
+		var names []string
+		for _, h := range s.engine.Heads() {
+			names = append(names, h.Name)
+		}
+		s.stats.request(names, err == nil && allFailed(results) == 0, time.Since(start))
+	}
 	switch {
 	case errors.Is(err, ErrOverloaded):
 		writeError(w, http.StatusServiceUnavailable, "overloaded: retry shortly")

@@ -92,7 +92,7 @@ func (g *grpcService) ModelReady(ctx context.Context, req *inference.ModelReadyR
 }
 
 func (g *grpcService) ServerMetadata(context.Context, *inference.ServerMetadataRequest) (*inference.ServerMetadataResponse, error) {
-	return &inference.ServerMetadataResponse{Name: "transfer", Version: g.s.opts.Version, Extensions: extensions}, nil
+	return &inference.ServerMetadataResponse{Name: "transfer", Version: g.s.opts.Version, Extensions: grpcExtensions}, nil
 }
 
 func (g *grpcService) ModelMetadata(ctx context.Context, req *inference.ModelMetadataRequest) (*inference.ModelMetadataResponse, error) {

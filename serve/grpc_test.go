@@ -61,7 +61,7 @@ func TestGRPC(t *testing.T) {
 			t.Errorf("ModelReady %v: %v, want NotFound", req, err)
 		}
 	}
-	if r, err := c.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || r.Name != "transfer" || r.Version != "4.5" || strings.Join(r.Extensions, ",") != "binary_tensor_data,classification" {
+	if r, err := c.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || r.Name != "transfer" || r.Version != "4.5" || strings.Join(r.Extensions, ",") != "classification" {
 		t.Errorf("ServerMetadata: %v %v", r, err)
 	}
 	meta, err := c.ModelMetadata(ctx, &inference.ModelMetadataRequest{Name: "pets"})

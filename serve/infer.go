@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/transfer-go/transfer/head"
 )
@@ -39,7 +40,13 @@ var errReloaded = &inferError{status: http.StatusServiceUnavailable, msg: "the m
 // infer runs one input through head h and returns each image's
 // probabilities. Its errors are *inferError, or ErrOverloaded, or the
 // context's.
-func (s *Server) infer(ctx context.Context, h Head, in inferInput) ([][]float64, error) {
+func (s *Server) infer(ctx context.Context, h Head, in inferInput) (probs [][]float64, err error) {
+	start := time.Now()
+	defer func() {
+		if !errors.Is(err, ErrOverloaded) {
+			s.stats.request([]string{h.Name}, err == nil, time.Since(start))
+		}
+	}()
 	n, err := s.inputImages(in)
 	if err != nil {
 		return nil, err
@@ -73,7 +80,7 @@ func (s *Server) infer(ctx context.Context, h Head, in inferInput) ([][]float64,
 	case err != nil:
 		return nil, inferErrorf(http.StatusInternalServerError, "%v", err)
 	}
-	probs := make([][]float64, 0, len(results))
+	probs = make([][]float64, 0, len(results))
 	for _, res := range results {
 		for hi, hd := range res.heads {
 			if hd.Name == h.Name && len(res.probs[hi]) == len(h.Model.Classes) {

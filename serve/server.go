@@ -88,13 +88,14 @@ type Server struct {
 	mux     *http.ServeMux
 	ready   chan struct{}
 	bodies  *bodyBudget
+	stats   *stats
 }
 
 // New returns a server over e.
 func New(e *Engine, opts Options) *Server {
 	opts.defaults()
-	m := newMetrics()
-	s := &Server{engine: e, opts: opts, metrics: m, batcher: newBatcher(e, opts.MaxBatch, opts.MaxQueue, opts.MaxDelay, m),
+	m, st := newMetrics(), newStats()
+	s := &Server{engine: e, opts: opts, metrics: m, stats: st, batcher: newBatcher(e, opts.MaxBatch, opts.MaxQueue, opts.MaxDelay, m, st),
 		decode: make(chan struct{}, opts.Workers), mux: http.NewServeMux(), ready: make(chan struct{}), bodies: newBodyBudget(opts.MaxBodies)}
 	s.route("GET /{$}", "/", s.page)
 	s.route("POST /v1/classify", "/v1/classify", s.classify)
@@ -109,6 +110,9 @@ func New(e *Engine, opts Options) *Server {
 	s.route("POST /v2/models/{name}/infer", "/v2/models/infer", s.inferHTTP)
 	s.route("POST /v2/models/{name}/versions/{version}/infer", "/v2/models/infer", s.inferHTTP)
 	s.route("POST /v2/repository/index", "/v2/repository/index", s.repositoryIndex)
+	s.route("GET /v2/models/stats", "/v2/models/stats", s.modelStats)
+	s.route("GET /v2/models/{name}/stats", "/v2/models/stats", s.modelStats)
+	s.route("GET /v2/models/{name}/versions/{version}/stats", "/v2/models/stats", s.modelStats)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	return s
 }

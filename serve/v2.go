@@ -138,8 +138,13 @@ const (
 	headerLength = "Inference-Header-Content-Length"
 )
 
-// extensions are the protocol extensions the server implements.
-var extensions = []string{"binary_tensor_data", "classification"}
+// extensions are the protocol extensions REST implements; grpcExtensions
+// those of the gRPC service (whose proto has no statistics RPC, and whose
+// raw contents are its own binary form).
+var (
+	extensions     = []string{"binary_tensor_data", "classification", "statistics"}
+	grpcExtensions = []string{"classification"}
+)
 
 func (s *Server) serverMeta(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ServerMetadata{Name: "transfer", Version: s.opts.Version, Extensions: extensions})

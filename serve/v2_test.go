@@ -267,3 +267,49 @@ func TestClassificationExtension(t *testing.T) {
 		t.Errorf("classification 0: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestStatisticsExtension: after two good requests of 2 and 1 images and
+// one bad one, a head's statistics count them as Triton's statistics
+// extension has it: requests in success and fail, images in
+// inference_count and queue, batches in execution_count and batch_stats.
+func TestStatisticsExtension(t *testing.T) {
+	h := testHead("pets", "cat", "dog", "fish")
+	_, ts := newTestServer(t, &fakeBackbone{}, Options{MaxBatch: 1}, h)
+	url := ts.URL + "/v2/models/pets/infer"
+	c := color.NRGBA{R: 1, G: 2, B: 3}
+	for _, n := range []int{2, 1} {
+		var data []float32
+		for range n {
+			data = append(data, pixelsOf(c)...)
+		}
+		req, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "pixels", "datatype": "FP32", "shape": []int{n, 8, 8, 3}, "data": data}}})
+		if resp, body := post(t, url, "application/json", req); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	}
+	post(t, url, "application/json", []byte(`{"inputs":[{"name":"images","datatype":"BYTES","shape":[1],"data":["bm90IGFuIGltYWdl"]}]}`))
+	for _, path := range []string{"/v2/models/pets/stats", "/v2/models/pets/versions/1/stats", "/v2/models/stats"} {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			ModelStats []ModelStats `json:"model_stats"`
+		}
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(got.ModelStats) != 1 {
+			t.Fatalf("%s: %d %+v", path, resp.StatusCode, got)
+		}
+		m := got.ModelStats[0]
+		st := m.InferenceStats
+		if m.Name != "pets" || m.Version != "1" || m.InferenceCount != 3 || m.ExecutionCount != 3 || m.LastInference == 0 ||
+			st.Success.Count != 2 || st.Fail.Count != 1 || st.Queue.Count != 3 || st.ComputeInfer.Count != 3 || st.Success.Ns <= 0 ||
+			len(m.BatchStats) != 1 || m.BatchStats[0].BatchSize != 1 || m.BatchStats[0].ComputeInfer.Count != 3 {
+			t.Errorf("%s: %+v", path, m)
+		}
+	}
+	if resp, _ := http.Get(ts.URL + "/v2/models/cats/stats"); resp.StatusCode != 404 {
+		t.Errorf("stats of no model: %d", resp.StatusCode)
+	}
+}
