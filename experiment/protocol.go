@@ -60,6 +60,17 @@ func (p Protocol) String() string {
 // Validates reports whether the protocol measures held-out rows.
 func (p Protocol) Validates() bool { return p.Kind != Fit && p.Kind != "" }
 
+// Check reports a protocol whose own parameters cannot work (folds,
+// fraction, rows held out, kind), before any data is at hand: a command
+// checks it before it embeds an image. Run checks the rest (a Separate
+// protocol's validation set).
+func (p Protocol) Check() error {
+	if p.Kind == Separate {
+		return nil
+	}
+	return p.check()
+}
+
 func (p Protocol) check() error {
 	switch p.Kind {
 	case Fit, "", CrossValidation:

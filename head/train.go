@@ -204,7 +204,22 @@ func checkOptions(train Data, val *Data, opts Options) error {
 			return fmt.Errorf("head: validation data has %d-d embeddings and %d classes, training data %d and %d", val.Dim(), val.Classes, train.Dim(), train.Classes)
 		}
 	}
+	if err := opts.Check(val != nil); err != nil {
+		return err
+	}
+	if opts.ClassWeights != nil && len(opts.ClassWeights) != train.Classes {
+		return fmt.Errorf("head: %d class weights for %d classes", len(opts.ClassWeights), train.Classes)
+	}
+	return nil
+}
+
+// Check reports options that cannot train, before any data is at hand
+// (validated says whether there will be validation data): a command
+// checks them before it embeds an image. Train checks them again with the
+// data.
+func (opts Options) Check(validated bool) error {
 	adam := opts.Solver != SolverLBFGS
+	val := validated
 	switch {
 	case adam && opts.Epochs < 1:
 		return errors.New("head: epochs must be at least 1")
@@ -216,7 +231,7 @@ func checkOptions(train Data, val *Data, opts Options) error {
 		return errors.New("head: l2 must not be negative")
 	case opts.Patience < 0:
 		return errors.New("head: early-stopping patience must not be negative")
-	case opts.Patience > 0 && val == nil:
+	case opts.Patience > 0 && !val:
 		return errors.New("head: early stopping watches val_loss and needs validation data")
 	case opts.Solver != "" && opts.Solver != SolverAdam && opts.Solver != SolverLBFGS:
 		return fmt.Errorf("head: unknown solver %q (want %s or %s)", opts.Solver, SolverAdam, SolverLBFGS)
@@ -224,8 +239,6 @@ func checkOptions(train Data, val *Data, opts Options) error {
 		return fmt.Errorf("head: L-BFGS needs a tolerance of at least 0 and at least 1 iteration (tol %v, max-iter %d)", opts.Tol, opts.MaxIter)
 	case opts.Solver == SolverLBFGS && opts.Patience > 0:
 		return errors.New("head: early stopping is for Adam's epochs; L-BFGS stops at its tolerance")
-	case opts.ClassWeights != nil && len(opts.ClassWeights) != train.Classes:
-		return fmt.Errorf("head: %d class weights for %d classes", len(opts.ClassWeights), train.Classes)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
+	"github.com/transfer-go/transfer/internal/fixture/ortest"
 )
 
 // TestClassWarningsSaidOnce: many small classes get one warning that
@@ -66,6 +67,52 @@ func TestExportRefusesLineBreakInClass(t *testing.T) {
 	for _, f := range []string{"c.onnx", "c.labels.txt"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s was written", f)
+		}
+	}
+}
+
+// TestRefusedBeforeEmbedding: every training value that can be checked
+// without pixels is refused (exit 2) before an image is embedded, on a set
+// nothing has been extracted from.
+func TestRefusedBeforeEmbedding(t *testing.T) {
+	ortest.Require(t)
+	dir := t.TempDir()
+	folderSet(t, dir, 6)
+	smallModel(t, dir, 0)
+	for _, bad := range [][]string{{"--epochs", "0"}, {"--val-split", "1.5"}, {"--lr", "-1"}, {"--batch-size", "0"},
+		{"--cv", "1"}, {"--val-last", "0"}, {"--class-weight", "nosuchclass=2"}, {"--solver", "lbfgs", "--max-iter", "0"}} {
+		r := transfer(t, dir, nil, append([]string{"train", "--model", "model.onnx", "--data", "images", "-q"}, bad...)...)
+		if r.code != exitBadInput {
+			t.Errorf("%v: exit %d\n%s", bad, r.code, r.stderr)
+		}
+		if st := transfer(t, dir, nil, "cache", "stats"); strings.Contains(st.stdout, "model.onnx") {
+			t.Errorf("%v: embedded before refusing:\n%s", bad, st.stdout)
+		}
+	}
+}
+
+// TestStrayArgumentsAndTypos: a command that takes no file arguments
+// refuses one, and a mistyped command, subcommand or flag is exit 2 with
+// what was meant.
+func TestStrayArgumentsAndTypos(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"extract", "--model", "m.onnx", "--data", "cats", "photos2/"}, `unexpected argument "photos2/": transfer extract takes no file arguments`},
+		{[]string{"train", "--data", "cats", "stray-arg"}, `unexpected argument "stray-arg"`},
+		{[]string{"eval", "stray"}, `unexpected argument "stray"`},
+		{[]string{"runs", "lsit"}, `did you mean "list"?`},
+		{[]string{"cache", "stat"}, `did you mean "stats"?`},
+		{[]string{"models", "pul"}, `did you mean "pull"?`},
+		{[]string{"trian"}, `did you mean "train"?`},
+		{[]string{"train", "--modle", "m.onnx"}, "did you mean --model?"},
+		{[]string{"train", "--epohcs", "3"}, "did you mean --epochs?"},
+	} {
+		r := transfer(t, dir, nil, tc.args...)
+		if r.code != exitBadInput || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want 2 saying %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
 }

@@ -106,24 +106,31 @@ func suggest(typed string, candidates []string) string {
 	return ""
 }
 
+// editDistance is the optimal-string-alignment distance: insertions,
+// deletions, substitutions and swaps of two neighbours each cost 1, so
+// that "trian", "modle" and "lsit" are one edit from what was meant.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 var undefinedFlag = regexp.MustCompile(`flag provided but not defined: -+(\S+)`)
@@ -146,6 +153,21 @@ func usageErrorWithHint(flags []cli.Flag, err error) error {
 		return usageError{fmt.Errorf("%s; see the command's --help", msg)}
 	}
 	return usageError{err}
+}
+
+// unknownSubcommand is the error for a word after parent that names
+// none of its subcommands.
+func unknownSubcommand(parent, name string, cmds []*cli.Command) error {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Name)
+		}
+	}
+	if s := suggest(name, names); s != "" {
+		return usageError{fmt.Errorf("%s has no command %q; did you mean %q? (see %s --help)", parent, name, s, parent)}
+	}
+	return usageError{fmt.Errorf("%s has no command %q; its commands are %s", parent, name, strings.Join(names, ", "))}
 }
 
 // unknownCommand is the error for a command name transfer does not have.
