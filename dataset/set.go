@@ -32,6 +32,12 @@ type Set struct {
 	Classes []string
 	// Skipped lists files that were found but not used, with the reason.
 	Skipped []string
+	// EmptyClasses lists class folders without an image (FromFolders):
+	// not classes of the set, which a caller should refuse or report.
+	EmptyClasses []string
+	// Loose counts the images directly in the root, beside the class
+	// folders, which FromFolders does not use.
+	Loose int
 }
 
 // Labelled reports whether the set has classes.
@@ -65,6 +71,12 @@ func (s *Set) Summary() string {
 	}
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(&b, "; %s skipped", plural(len(s.Skipped), "file"))
+	}
+	if len(s.EmptyClasses) > 0 {
+		fmt.Fprintf(&b, "; %s without images left out (%s)", plural(len(s.EmptyClasses), "class folder"), strings.Join(s.EmptyClasses, ", "))
+	}
+	if s.Loose > 0 {
+		fmt.Fprintf(&b, "; %s beside the class folders not used", plural(s.Loose, "image"))
 	}
 	return b.String()
 }

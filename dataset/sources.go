@@ -152,7 +152,7 @@ func FromFolders(dir string) (*Set, error) {
 			continue
 		}
 		if len(files) == 0 {
-			s.Skipped = append(s.Skipped, filepath.Join(dir, e.Name())+": no images in this folder, so no class")
+			s.EmptyClasses = append(s.EmptyClasses, e.Name())
 			continue
 		}
 		label := len(s.Classes)
@@ -167,7 +167,48 @@ func FromFolders(dir string) (*Set, error) {
 		}
 		return nil, fmt.Errorf("%w in the subfolders of %s", ErrNoImages, dir)
 	}
+	s.Loose = loose
+	if err := parentOfSets(dir, s.Classes); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// ErrParentFolder reports a folder whose "classes" are data sets: train/
+// and test/, each holding the same class folders. Read as classes, it
+// trains a "test vs train" classifier on the test images.
+var ErrParentFolder = errors.New("a folder of data sets, not of classes")
+
+// parentOfSets reports ErrParentFolder when every class folder of dir
+// holds no image of its own but two or more subfolders, the same names in
+// each.
+func parentOfSets(dir string, classes []string) error {
+	if len(classes) < 2 {
+		return nil
+	}
+	var inner []string
+	for i, c := range classes {
+		entries, err := os.ReadDir(filepath.Join(dir, c))
+		if err != nil {
+			return nil
+		}
+		var subs []string
+		for _, e := range entries {
+			switch {
+			case strings.HasPrefix(e.Name(), "."):
+			case e.IsDir():
+				subs = append(subs, e.Name())
+			case IsImageName(e.Name()):
+				return nil // a class folder with images of its own
+			}
+		}
+		if len(subs) < 2 || (i > 0 && strings.Join(subs, "/") != strings.Join(inner, "/")) {
+			return nil
+		}
+		inner = subs
+	}
+	return fmt.Errorf("%w: every folder in %s (%s) holds the same class folders (%s); pass one of them, e.g. --data %s",
+		ErrParentFolder, dir, strings.Join(classes, ", "), strings.Join(inner, ", "), filepath.Join(dir, classes[len(classes)-1]))
 }
 
 // FromRegex reads the images directly in dir (and below) and takes each

@@ -45,8 +45,28 @@ func TestFromFolders(t *testing.T) {
 	if got := strings.Join(rels(s), ","); got != "cats/c.webp,cats/x/deep.jpeg,dogs/a.PNG,dogs/b.jpg" {
 		t.Errorf("items %s", got)
 	}
-	if s.Summary() != "4 images, 2 classes (cats 2, dogs 2); 1 file skipped" || !strings.HasSuffix(s.Skipped[0], "empty: no images in this folder, so no class") {
-		t.Errorf("summary %q", s.Summary())
+	if s.Summary() != "4 images, 2 classes (cats 2, dogs 2); 1 class folder without images left out (empty)" || strings.Join(s.EmptyClasses, ",") != "empty" || len(s.Skipped) != 0 {
+		t.Errorf("summary %q, empty %v, skipped %v", s.Summary(), s.EmptyClasses, s.Skipped)
+	}
+	// Images beside the class folders are counted, not used.
+	loose := t.TempDir()
+	touch(t, loose, "a/1.jpg", "b/2.jpg", "stray.jpg", "other.png")
+	if s, err := dataset.FromFolders(loose); err != nil || s.Loose != 2 || len(s.Items) != 2 || !strings.HasSuffix(s.Summary(), "; 2 images beside the class folders not used") {
+		t.Errorf("loose images: %v, %+v", err, s)
+	}
+	// A folder of data sets (train/ and test/ with the same classes) is
+	// no folder of classes.
+	parent := t.TempDir()
+	touch(t, parent, "train/cat/1.jpg", "train/dog/2.jpg", "test/cat/3.jpg", "test/dog/4.jpg")
+	if _, err := dataset.FromFolders(parent); !errors.Is(err, dataset.ErrParentFolder) || !strings.Contains(err.Error(), "(test, train) holds the same class folders (cat, dog)") {
+		t.Errorf("parent of sets: %v", err)
+	}
+	// Classes with subfolders of their own names (years, sources) are
+	// classes.
+	nested := t.TempDir()
+	touch(t, nested, "cat/2019/1.jpg", "cat/2020/2.jpg", "dog/a/3.jpg", "dog/b/4.jpg")
+	if s, err := dataset.FromFolders(nested); err != nil || len(s.Classes) != 2 {
+		t.Errorf("nested classes: %v", err)
 	}
 	flat := t.TempDir()
 	touch(t, flat, "f01.jpg", "m01.jpg")

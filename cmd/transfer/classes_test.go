@@ -116,3 +116,39 @@ func TestStrayArgumentsAndTypos(t *testing.T) {
 		}
 	}
 }
+
+// TestFolderMistakes: an empty class folder is refused unless
+// --allow-empty-classes, a parent of train/ and test/ is refused with the
+// folder meant, and loose images beside the class folders are named.
+func TestFolderMistakes(t *testing.T) {
+	dir := experimentDir(t) // images/{circles,stripes}
+	os.MkdirAll(filepath.Join(dir, "images", "empty"), 0o755)
+	r := transfer(t, dir, nil, "train", "--model", "model.onnx", "--data", "images", "--epochs", "1", "-q")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "class folder empty of images holds no image") || !strings.Contains(r.stderr, "--allow-empty-classes") {
+		t.Errorf("empty class: exit %d\n%s", r.code, r.stderr)
+	}
+	r = transfer(t, dir, nil, "train", "--model", "model.onnx", "--data", "images", "--epochs", "1", "--allow-empty-classes", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"circles"`) || strings.Contains(r.stdout, `"empty"`) {
+		t.Errorf("--allow-empty-classes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	os.Remove(filepath.Join(dir, "images", "empty"))
+
+	imgs, _ := filepath.Glob(filepath.Join(dir, "images", "circles", "*.jpg"))
+	b, _ := os.ReadFile(imgs[0])
+	os.WriteFile(filepath.Join(dir, "images", "loose.jpg"), b, 0o644)
+	r = transfer(t, dir, nil, "train", "--model", "model.onnx", "--data", "images", "--epochs", "1")
+	if r.code != 0 || !strings.Contains(r.stderr, "1 image directly in images, beside the class folders, not used") {
+		t.Errorf("loose image: exit %d\n%s", r.code, r.stderr)
+	}
+
+	for _, side := range []string{"train", "test"} {
+		for _, class := range []string{"circles", "stripes"} {
+			os.MkdirAll(filepath.Join(dir, "sets", side, class), 0o755)
+			os.WriteFile(filepath.Join(dir, "sets", side, class, "a.jpg"), b, 0o644)
+		}
+	}
+	r = transfer(t, dir, nil, "train", "--model", "model.onnx", "--data", "sets", "--epochs", "1", "-q")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "--data "+filepath.Join("sets", "train")) {
+		t.Errorf("a parent of data sets: exit %d\n%s", r.code, r.stderr)
+	}
+}

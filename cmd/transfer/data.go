@@ -10,16 +10,23 @@ import (
 )
 
 func dataFlags() []cli.Flag {
-	return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag, headerFlag, allowOutsideFlag}
+	return []cli.Flag{dataFlag, manifestFlag, labelRegexFlag, classesFlag, headerFlag, allowOutsideFlag, allowEmptyClassesFlag}
 }
 
 // loadSet reads the labelled set the data flags describe.
 func loadSet(c *cli.Context) (*dataset.Set, error) {
 	s, err := readSet(c, c.String(dataFlag.Name), c.String(manifestFlag.Name), c.String(labelRegexFlag.Name), c.String(classesFlag.Name))
-	if err == nil {
-		reportSkipped(c, s)
+	if err != nil {
+		return nil, err
 	}
-	return s, err
+	// A class folder without images is a class the head would not have:
+	// refused unless asked (it vanished with exit 0 before).
+	if len(s.EmptyClasses) > 0 && !c.Bool(allowEmptyClassesFlag.Name) {
+		return nil, usageError{fmt.Errorf("class folder %s of %s holds no image: put its images in, remove it, or pass --%s to train without it",
+			strings.Join(s.EmptyClasses, ", "), s.Root, allowEmptyClassesFlag.Name)}
+	}
+	reportSkipped(c, s)
+	return s, nil
 }
 
 // reportSkipped lists the files a set left out, and why (the first ten).
@@ -34,6 +41,10 @@ func reportSkipped(c *cli.Context, s *dataset.Set) {
 			break
 		}
 		fmt.Fprintf(c.App.ErrWriter, "skipped %s\n", terminalSafe(why))
+	}
+	if s.Loose > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: %s directly in %s, beside the class folders, not used: move them into a class folder to train on them\n",
+			nImages(s.Loose), terminalSafe(s.Root))
 	}
 }
 

@@ -163,7 +163,8 @@ var (
 		Name: "header", Category: catData, DefaultText: "auto: a first row of path,label, or one whose path is no image file, is a header",
 		Usage: "the manifest's first row is a header (--header=false: it is data)",
 	}
-	allowOutsideFlag = &cli.BoolFlag{
+	allowEmptyClassesFlag = &cli.BoolFlag{Name: "allow-empty-classes", Category: catData, Usage: "train without the class folders that hold no image (refused otherwise)"}
+	allowOutsideFlag      = &cli.BoolFlag{
 		Name: "allow-outside", Category: catData,
 		Usage: "accept manifest paths that are absolute or lead out of the manifest's folder with ..",
 	}
