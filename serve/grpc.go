@@ -100,15 +100,17 @@ func (g *grpcService) ModelMetadata(ctx context.Context, req *inference.ModelMet
 	if err != nil {
 		return nil, err
 	}
-	e := g.s.engine
-	return &inference.ModelMetadataResponse{
-		Name: h.Name, Versions: []string{modelVersion}, Platform: "transfer",
-		Inputs: []*inference.ModelMetadataResponse_TensorMetadata{
-			{Name: inputImages, Datatype: "BYTES", Shape: []int64{-1}},
-			{Name: inputPixels, Datatype: e.PixelDatatype(), Shape: append([]int64{-1}, e.pixelShape()...)},
-		},
-		Outputs: []*inference.ModelMetadataResponse_TensorMetadata{{Name: outputProbs, Datatype: "FP32", Shape: []int64{-1, int64(len(h.Model.Classes))}}},
-	}, nil
+	inputs, outputs := g.s.modelTensors(h)
+	return &inference.ModelMetadataResponse{Name: h.Name, Versions: []string{modelVersion}, Platform: "transfer",
+		Inputs: grpcTensors(inputs), Outputs: grpcTensors(outputs)}, nil
+}
+
+func grpcTensors(ts []TensorMetadata) []*inference.ModelMetadataResponse_TensorMetadata {
+	out := make([]*inference.ModelMetadataResponse_TensorMetadata, len(ts))
+	for i, t := range ts {
+		out[i] = &inference.ModelMetadataResponse_TensorMetadata{Name: t.Name, Datatype: t.Datatype, Shape: t.Shape}
+	}
+	return out
 }
 
 // ModelInfer answers in the form the request used: raw_output_contents
@@ -257,12 +259,7 @@ func grpcOutput(k int, probs [][]float64, classes []string, raw bool) (*inferenc
 		t.Contents = &inference.InferTensorContents{BytesContents: elems}
 		return t, nil
 	}
-	v := make([]float32, 0, len(probs)*len(classes))
-	for _, p := range probs {
-		for _, x := range p {
-			v = append(v, float32(x))
-		}
-	}
+	v := flatFloat32(probs)
 	t := &inference.ModelInferResponse_InferOutputTensor{Name: outputProbs, Datatype: "FP32", Shape: []int64{n, int64(len(classes))}}
 	if raw {
 		return t, appendFloat32s(nil, v)

@@ -184,3 +184,29 @@ func classifications(probs [][]float64, k int, classes []string) []string {
 	}
 	return out
 }
+
+// flatFloat32 lays the images' probabilities out row-major as the FP32
+// output: float32, as the protocol's datatype says.
+func flatFloat32(probs [][]float64) []float32 {
+	var v []float32
+	if len(probs) > 0 {
+		v = make([]float32, 0, len(probs)*len(probs[0]))
+	}
+	for _, p := range probs {
+		for _, x := range p {
+			v = append(v, float32(x))
+		}
+	}
+	return v
+}
+
+// modelTensors are a head's inputs and output as both the REST and the
+// gRPC model metadata describe them.
+func (s *Server) modelTensors(h Head) (inputs, outputs []TensorMetadata) {
+	e := s.engine
+	return []TensorMetadata{
+			{Name: inputImages, Datatype: "BYTES", Shape: []int64{-1}},
+			{Name: inputPixels, Datatype: e.PixelDatatype(), Shape: append([]int64{-1}, e.pixelShape()...)},
+		},
+		[]TensorMetadata{{Name: outputProbs, Datatype: "FP32", Shape: []int64{-1, int64(len(h.Model.Classes))}}}
+}

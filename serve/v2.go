@@ -172,13 +172,9 @@ func (s *Server) modelMeta(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	classes, _ := json.Marshal(h.Model.Classes)
+	inputs, outputs := s.modelTensors(h)
 	writeJSON(w, http.StatusOK, ModelMetadata{
-		Name: h.Name, Versions: []string{modelVersion}, Platform: "transfer",
-		Inputs: []TensorMetadata{
-			{Name: inputImages, Datatype: "BYTES", Shape: []int64{-1}},
-			{Name: inputPixels, Datatype: s.engine.PixelDatatype(), Shape: append([]int64{-1}, s.engine.pixelShape()...)},
-		},
-		Outputs: []TensorMetadata{{Name: outputProbs, Datatype: "FP32", Shape: []int64{-1, int64(len(h.Model.Classes))}}},
+		Name: h.Name, Versions: []string{modelVersion}, Platform: "transfer", Inputs: inputs, Outputs: outputs,
 		Parameters: Parameters{"classes": string(classes), "class_count": len(h.Model.Classes),
 			"pixels": s.engine.pixels.String(), "preprocess": s.engine.PixelMeaning()},
 	})
@@ -368,12 +364,7 @@ func outputTensor(o outputSpec, probs [][]float64, classes []string) (InferOutTe
 		t.Data = s
 		return t, nil
 	}
-	v := make([]float32, 0, len(probs)*len(classes))
-	for _, p := range probs {
-		for _, x := range p {
-			v = append(v, float32(x))
-		}
-	}
+	v := flatFloat32(probs)
 	t := InferOutTensor{Name: outputProbs, Datatype: "FP32", Shape: []int64{n, int64(len(classes))}}
 	if o.binary {
 		b := appendFloat32s(nil, v)
