@@ -4,20 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 )
 
 // separable returns 20 rows of two well separated classes.
 func separable() head.Data {
-	x := mat.NewDense(20, 2, nil)
+	x := head.NewMatrix(20, 2, nil)
 	y := make([]int, 20)
 	for i := range y {
 		y[i] = i % 2
-		x.Set(i, 0, float64(4*y[i])+float64(i%5)*0.1)
-		x.Set(i, 1, float64(i%3)*0.1)
+		x.Data[2*i] = float32(4*y[i]) + float32(i%5)*0.1
+		x.Data[2*i+1] = float32(i%3) * 0.1
 	}
 	return head.Data{X: x, Y: y, Classes: 2}
 }

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/transfer-go/transfer/experiment"
 	"github.com/transfer-go/transfer/head"
 )
@@ -16,14 +14,14 @@ import (
 // blobs returns n rows of d features in c noisy, overlapping classes, keyed.
 func blobs(seed uint64, n, d, c int) head.Data {
 	rng := rand.New(rand.NewPCG(seed, 9))
-	x := mat.NewDense(n, d, nil)
+	x := head.NewMatrix(n, d, nil)
 	y := make([]int, n)
 	keys := make([]string, n)
 	for i := range y {
 		y[i] = i % c
 		keys[i] = fmt.Sprintf("img%04d", i)
 		for j := 0; j < d; j++ {
-			x.Set(i, j, rng.NormFloat64()*1.5+float64((y[i]+j)%c))
+			x.Data[i*d+j] = float32(rng.NormFloat64()*1.5 + float64((y[i]+j)%c))
 		}
 	}
 	return head.Data{X: x, Y: y, Classes: c, Keys: keys}

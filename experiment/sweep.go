@@ -171,6 +171,9 @@ func Sweep(ctx context.Context, data head.Data, cfg SweepConfig) ([]Trial, error
 				t := Trial{Index: i, Point: cfg.Points[i]}
 				start := time.Now()
 				o, err := cfg.Grid.Options(cfg.Base, t.Point)
+				// The workers share the cores; a fit's weights do not
+				// depend on how many it takes.
+				o.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
 				t.Options = o
 				if err == nil {
 					t.Result, err = Run(ctx, data, Config{Protocol: cfg.Protocol, Options: o, SplitSeed: &split})

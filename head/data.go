@@ -2,14 +2,16 @@ package head
 
 import (
 	"fmt"
+	"math"
 
-	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Data is a labelled set of embeddings.
 type Data struct {
-	// X holds one embedding per row, N×D.
-	X *mat.Dense
+	// X holds one embedding per row, N×D, in float32: the precision
+	// backbones give and Keras trains in, at half the memory of float64.
+	X blas32.General
 	// Y holds the class of each row, in [0, Classes).
 	Y []int
 	// Classes is the number of classes, which may exceed the largest label
@@ -22,7 +24,28 @@ type Data struct {
 	// each N×D and aligned row for row with X. Train adds them to its
 	// training rows; evaluation ignores them, and splits keep each copy
 	// with its row, so a copy never validates a head its original trained.
-	Augmented []*mat.Dense
+	Augmented []blas32.General
+}
+
+// NewMatrix returns an r×c row-major float32 matrix over data, which must
+// hold r·c values; nil data allocates zeros. It is the float32 counterpart
+// of mat.NewDense, for Data.X.
+func NewMatrix(r, c int, data []float32) blas32.General {
+	if r < 0 || c < 0 {
+		panic(fmt.Sprintf("head: NewMatrix(%d, %d): negative dimension", r, c))
+	}
+	if data == nil {
+		data = make([]float32, r*c)
+	}
+	if len(data) != r*c {
+		panic(fmt.Sprintf("head: NewMatrix(%d, %d) over %d values", r, c, len(data)))
+	}
+	return blas32.General{Rows: r, Cols: c, Stride: c, Data: data}
+}
+
+// row returns row i of x.
+func row(x blas32.General, i int) []float32 {
+	return x.Data[i*x.Stride : i*x.Stride+x.Cols]
 }
 
 // withAugmented returns the rows followed by their augmented copies.
@@ -30,12 +53,12 @@ func (d Data) withAugmented() Data {
 	if len(d.Augmented) == 0 {
 		return d
 	}
-	n, dim := d.X.Dims()
-	x := mat.NewDense(n*(1+len(d.Augmented)), dim, nil)
+	n, dim := d.X.Rows, d.X.Cols
+	x := NewMatrix(n*(1+len(d.Augmented)), dim, nil)
 	out := Data{X: x, Classes: d.Classes}
-	for k, m := range append([]*mat.Dense{d.X}, d.Augmented...) {
+	for k, m := range append([]blas32.General{d.X}, d.Augmented...) {
 		for i := 0; i < n; i++ {
-			copy(x.RawRowView(k*n+i), m.RawRowView(i))
+			copy(row(x, k*n+i), row(m, i))
 		}
 		out.Y = append(out.Y, d.Y...)
 		if d.Keys != nil {
@@ -46,7 +69,7 @@ func (d Data) withAugmented() Data {
 }
 
 // NewData builds a Data from float32 embeddings (as backbones and caches
-// give them), converting once to the float64 that training uses.
+// give them), copied once into one contiguous matrix.
 func NewData(emb [][]float32, y []int, classes int) (Data, error) {
 	if len(emb) != len(y) {
 		return Data{}, fmt.Errorf("head: %d embeddings but %d labels", len(emb), len(y))
@@ -59,22 +82,18 @@ func NewData(emb [][]float32, y []int, classes int) (Data, error) {
 	return data, data.Validate()
 }
 
-// Matrix returns float32 embeddings as the rows of an N×D float64 matrix.
-func Matrix(emb [][]float32) (*mat.Dense, error) {
+// Matrix returns float32 embeddings as the rows of one N×D matrix.
+func Matrix(emb [][]float32) (blas32.General, error) {
 	if len(emb) == 0 {
-		return nil, fmt.Errorf("head: no embeddings")
+		return blas32.General{}, fmt.Errorf("head: no embeddings")
 	}
 	d := len(emb[0])
-	x := mat.NewDense(len(emb), d, nil)
-	raw := x.RawMatrix()
+	x := NewMatrix(len(emb), d, nil)
 	for i, e := range emb {
 		if len(e) != d {
-			return nil, fmt.Errorf("head: embedding %d has %d values, the first has %d", i, len(e), d)
+			return blas32.General{}, fmt.Errorf("head: embedding %d has %d values, the first has %d", i, len(e), d)
 		}
-		row := raw.Data[i*raw.Stride : i*raw.Stride+d]
-		for j, v := range e {
-			row[j] = float64(v)
-		}
+		copy(row(x, i), e)
 	}
 	return x, nil
 }
@@ -83,14 +102,17 @@ func Matrix(emb [][]float32) (*mat.Dense, error) {
 func (d Data) Len() int { return len(d.Y) }
 
 // Dim returns D.
-func (d Data) Dim() int { _, c := d.X.Dims(); return c }
+func (d Data) Dim() int { return d.X.Cols }
 
 // Validate checks shapes, labels and values.
 func (d Data) Validate() error {
-	if d.X == nil {
+	if d.X.Data == nil || d.X.Cols == 0 {
 		return fmt.Errorf("head: data has no embeddings")
 	}
-	n, _ := d.X.Dims()
+	n := d.X.Rows
+	if d.X.Stride < d.X.Cols || len(d.X.Data) < (n-1)*d.X.Stride+d.X.Cols {
+		return fmt.Errorf("head: a %d×%d matrix of stride %d over %d values", n, d.X.Cols, d.X.Stride, len(d.X.Data))
+	}
 	if n != len(d.Y) {
 		return fmt.Errorf("head: %d embeddings but %d labels", n, len(d.Y))
 	}
@@ -98,8 +120,8 @@ func (d Data) Validate() error {
 		return fmt.Errorf("head: %d keys for %d rows", len(d.Keys), len(d.Y))
 	}
 	for k, m := range d.Augmented {
-		if r, c := m.Dims(); r != n || c != d.Dim() {
-			return fmt.Errorf("head: augmented copy %d is %dx%d, the data %dx%d", k+1, r, c, n, d.Dim())
+		if m.Rows != n || m.Cols != d.Dim() {
+			return fmt.Errorf("head: augmented copy %d is %dx%d, the data %dx%d", k+1, m.Rows, m.Cols, n, d.Dim())
 		}
 	}
 	if d.Classes < 1 {
@@ -111,7 +133,7 @@ func (d Data) Validate() error {
 		}
 	}
 	for i := 0; i < n; i++ {
-		if !finite(d.X.RawRowView(i)) {
+		if !finite32(row(d.X, i)) {
 			return fmt.Errorf("head: embedding %d has a NaN or infinite value", i)
 		}
 	}
@@ -120,20 +142,21 @@ func (d Data) Validate() error {
 
 // Subset returns the rows idx, in that order, as a new Data.
 func (d Data) Subset(idx []int) Data {
-	x := mat.NewDense(max(len(idx), 1), d.Dim(), nil)
+	dim := d.Dim()
+	x := NewMatrix(len(idx), dim, nil)
 	y := make([]int, len(idx))
 	for k, i := range idx {
-		copy(x.RawRowView(k), d.X.RawRowView(i))
+		copy(row(x, k), row(d.X, i))
 		y[k] = d.Y[i]
 	}
-	var aug []*mat.Dense
+	var aug []blas32.General
 	for _, m := range d.Augmented {
 		if len(idx) == 0 {
 			break
 		}
-		a := mat.NewDense(len(idx), d.Dim(), nil)
+		a := NewMatrix(len(idx), dim, nil)
 		for k, i := range idx {
-			copy(a.RawRowView(k), m.RawRowView(i))
+			copy(row(a, k), row(m, i))
 		}
 		aug = append(aug, a)
 	}
@@ -145,7 +168,7 @@ func (d Data) Subset(idx []int) Data {
 		}
 	}
 	if len(idx) == 0 {
-		return Data{X: nil, Y: y, Classes: d.Classes, Keys: keys}
+		return Data{Y: y, Classes: d.Classes, Keys: keys}
 	}
 	return Data{X: x, Y: y, Classes: d.Classes, Keys: keys, Augmented: aug}
 }
@@ -157,4 +180,22 @@ func (d Data) Counts() []int {
 		c[y]++
 	}
 	return c
+}
+
+// finite32 reports whether no value is NaN or infinite: those are the ones
+// whose exponent bits are all set. Validate runs it on every embedding of a
+// training run, so it reads bits, four values a step, without branches.
+func finite32(x []float32) bool {
+	const exp = 0x7f800000
+	var bad uint32
+	k := 0
+	for ; k+4 <= len(x); k += 4 {
+		a, b := math.Float32bits(x[k])&exp, math.Float32bits(x[k+1])&exp
+		c, d := math.Float32bits(x[k+2])&exp, math.Float32bits(x[k+3])&exp
+		bad |= (a + 0x800000) | (b + 0x800000) | (c + 0x800000) | (d + 0x800000)
+	}
+	for ; k < len(x); k++ {
+		bad |= math.Float32bits(x[k])&exp + 0x800000
+	}
+	return bad&0x80000000 == 0
 }

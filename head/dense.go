@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
@@ -82,20 +83,44 @@ func (l *Dense) Predict(dst *mat.Dense, x mat.Matrix) *mat.Dense {
 	return dst
 }
 
+// PredictRows returns the class probabilities for the float32 rows of x
+// (n×D, as Data.X holds them) as an n×C matrix, with the products in
+// float32 as training computes them. If dst is non-nil and n×C it is
+// reused.
+func (l *Dense) PredictRows(dst *mat.Dense, x blas32.General) *mat.Dense {
+	if x.Cols != l.Inputs() {
+		panic(fmt.Sprintf("head: PredictRows: embeddings have %d values, the head takes %d", x.Cols, l.Inputs()))
+	}
+	c := l.Classes()
+	if dst == nil {
+		dst = mat.NewDense(max(x.Rows, 1), c, nil)
+		if x.Rows == 0 {
+			return &mat.Dense{}
+		}
+	} else if r, cc := dst.Dims(); r != x.Rows || cc != c {
+		panic(mat.ErrShape)
+	}
+	wt, z32 := l.kernel32(), make([]float32, c)
+	for i := 0; i < x.Rows; i++ {
+		z := dst.RawRowView(i)
+		logits(z, z32, row(x, i), wt, l.B)
+		softmaxRow(z)
+	}
+	return dst
+}
+
 // Probabilities returns the class probabilities of float32 embeddings (as
 // backbones and caches give them), one row per embedding.
 func (l *Dense) Probabilities(emb [][]float32) ([][]float64, error) {
-	x, err := Matrix(emb)
-	if err != nil {
-		return nil, err
-	}
-	if _, d := x.Dims(); d != l.Inputs() {
-		return nil, fmt.Errorf("head: embeddings have %d values, the head takes %d", d, l.Inputs())
-	}
-	p := l.Predict(nil, x)
+	wt, z32 := l.kernel32(), make([]float32, l.Classes())
 	out := make([][]float64, len(emb))
-	for i := range out {
-		out[i] = mat.Row(nil, i, p)
+	for i, e := range emb {
+		if len(e) != l.Inputs() {
+			return nil, fmt.Errorf("head: embeddings have %d values, the head takes %d", len(e), l.Inputs())
+		}
+		out[i] = make([]float64, l.Classes())
+		logits(out[i], z32, e, wt, l.B)
+		softmaxRow(out[i])
 		for _, v := range out[i] {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("%w: embedding %d gives %v; the weights are too large to compute with (largest |w| %.3g): retrain the head", ErrNonFiniteOutput, i, out[i], l.maxAbs())

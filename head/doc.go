@@ -6,9 +6,22 @@
 //
 // # Data
 //
-// A Data holds N embeddings as the rows of an N×D matrix (row-major, one
-// embedding per row) and N integer labels in [0, Classes). Inputs are never
-// modified.
+// A Data holds N embeddings as the rows of an N×D float32 matrix
+// (row-major, one embedding per row; NewMatrix and Matrix make one) and N
+// integer labels in [0, Classes). Inputs are never modified. float32 is
+// what backbones give and what Keras trains in, at half the memory of
+// float64.
+//
+// # Precision
+//
+// Adam's products (logits and the kernel's gradient) run in float32, as
+// Keras' do; the weights, Adam's moments, the softmax and the loss are
+// float64. L-BFGS computes its products in float64 from the float32 rows,
+// since its line search and tolerance look below float32's resolution.
+// On amd64 with AVX-512 the products run in assembly chosen at run time,
+// elsewhere (and with the build tag purego) in plain Go; the two sum in
+// different orders, so heads trained with each agree to float32 rounding,
+// not to the bit.
 //
 // # Model
 //
@@ -48,5 +61,5 @@
 // were trained, which is what Keras prints; validation metrics use the
 // weights at the end of the epoch. All randomness (initial weights and
 // shuffles) comes from Options.Seed, so equal seeds give bitwise equal
-// weights.
+// weights on one machine, whatever Options.Threads is.
 package head

@@ -12,7 +12,7 @@ import (
 // Train a head on four 2-d embeddings of two classes and classify a new one.
 func ExampleTrain() {
 	data := head.Data{
-		X:       mat.NewDense(4, 2, []float64{1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9}),
+		X:       head.NewMatrix(4, 2, []float32{1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9}),
 		Y:       []int{0, 0, 1, 1},
 		Classes: 2,
 	}
@@ -34,7 +34,7 @@ func ExampleTrain() {
 // cross-validation.
 func ExampleCrossValidate() {
 	data := head.Data{
-		X:       mat.NewDense(8, 1, []float64{-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2}),
+		X:       head.NewMatrix(8, 1, []float32{-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2}),
 		Y:       []int{0, 0, 0, 0, 1, 1, 1, 1},
 		Classes: 2,
 	}

@@ -3,11 +3,31 @@ package head
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
+
+// matrix32 returns x in float32, as Data holds embeddings.
+func matrix32(x *mat.Dense) blas32.General {
+	r, c := x.Dims()
+	m := NewMatrix(r, c, nil)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			m.Data[i*c+j] = float32(x.At(i, j))
+		}
+	}
+	return m
+}
+
+func scaled(f float64, a mat.Matrix) *mat.Dense {
+	var m mat.Dense
+	m.Scale(f, a)
+	return &m
+}
 
 // batchLoss is the loss Train minimises for one batch, computed directly.
 func batchLoss(l *Dense, x *mat.Dense, y []int, cw []float64, l2 float64) float64 {
@@ -38,10 +58,12 @@ func batchLoss(l *Dense, x *mat.Dense, y []int, cw []float64, l2 float64) float6
 func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const n, d, c = 5, 4, 3
+	// float32 values, which the float64 reference reads exactly: what is
+	// left between the two is the rounding of float32 products.
 	x := mat.NewDense(n, d, nil)
 	for i := 0; i < n; i++ {
 		for j := 0; j < d; j++ {
-			x.Set(i, j, rng.NormFloat64())
+			x.Set(i, j, float64(float32(rng.NormFloat64())))
 		}
 	}
 	y := []int{0, 2, 1, 2, 2}
@@ -55,13 +77,17 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 	// The analytic gradient is trainer.step's own: it leaves the batch's
 	// gradients (cross-entropy with class weights, the L2 term and the
 	// bias) in gW and gB before Adam applies them to its clone of l.
-	tr := newTrainer(l.Clone(), Data{X: x, Y: y, Classes: c}, Options{BatchSize: n, L2: l2, ClassWeights: cw, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7})
+	tr := newTrainer(l.Clone(), Data{X: matrix32(x), Y: y, Classes: c}, Options{BatchSize: n, L2: l2, ClassWeights: cw, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7})
 	loss, _ := tr.step([]int{0, 1, 2, 3, 4})
-	if want := batchLoss(l, x, y, cw, l2); math.Abs(loss-want) > 1e-12 {
+	// float32 products of 4 values: logits to ~1e-7 of their size.
+	if want := batchLoss(l, x, y, cw, l2); math.Abs(loss-want) > 1e-6 {
 		t.Errorf("step's loss %v, the batch's %v", loss, want)
 	}
 	tr.sync()
+	// gradW is the cross-entropy's; AdamStep adds the L2 term 2·L2·W of
+	// the weights before the step.
 	gw := mat.NewDense(d, c, tr.gradW())
+	gw.Add(gw, scaled(2*l2, l.W))
 	gb := append([]float64(nil), tr.gB...)
 	if mat.Equal(tr.layer.W, l.W) {
 		t.Fatal("step did not update the weights")
@@ -76,7 +102,9 @@ func TestGradientsMatchFiniteDifferences(t *testing.T) {
 		down := batchLoss(l, x, y, cw, l2)
 		*p = old
 		num := (up - down) / (2 * h)
-		if math.Abs(num-analytic) > 1e-7*math.Max(1, math.Abs(num)) {
+		// Central differences are good to ~1e-9 here; the gradient's
+		// float32 products and sums to ~1e-6.
+		if math.Abs(num-analytic) > 1e-6*math.Max(1, math.Abs(num)) {
 			t.Errorf("%s: analytic %.10f, finite difference %.10f", name, analytic, num)
 		}
 	}
@@ -171,7 +199,7 @@ func TestStepsPerEpoch(t *testing.T) {
 		}
 	}
 	o := DefaultOptions()
-	tr := newTrainer(NewDense(3, 2, rng), Data{X: x, Y: y, Classes: 2}, o)
+	tr := newTrainer(NewDense(3, 2, rng), Data{X: matrix32(x), Y: y, Classes: 2}, o)
 	for e := 0; e < 20; e++ {
 		tr.epoch(rng)
 	}
@@ -183,22 +211,45 @@ func TestStepsPerEpoch(t *testing.T) {
 // TestAugmentedFollowTheirRows: a subset keeps each row's augmented copies
 // with it, and training data is the rows then their copies.
 func TestAugmentedFollowTheirRows(t *testing.T) {
-	x := mat.NewDense(3, 2, []float64{1, 1, 2, 2, 3, 3})
-	aug := mat.NewDense(3, 2, []float64{-1, -1, -2, -2, -3, -3})
-	d := Data{X: x, Y: []int{0, 1, 0}, Classes: 2, Keys: []string{"a", "b", "c"}, Augmented: []*mat.Dense{aug}}
+	x := NewMatrix(3, 2, []float32{1, 1, 2, 2, 3, 3})
+	aug := NewMatrix(3, 2, []float32{-1, -1, -2, -2, -3, -3})
+	d := Data{X: x, Y: []int{0, 1, 0}, Classes: 2, Keys: []string{"a", "b", "c"}, Augmented: []blas32.General{aug}}
 	if err := d.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	s := d.Subset([]int{2, 0})
-	if got := s.Augmented[0].RawMatrix().Data; !floats.Equal(got, []float64{-3, -3, -1, -1}) {
+	if got := s.Augmented[0].Data; !slices.Equal(got, []float32{-3, -3, -1, -1}) {
 		t.Fatalf("subset's copies %v", got)
 	}
 	w := s.withAugmented()
-	if got := w.X.RawMatrix().Data; !floats.Equal(got, []float64{3, 3, 1, 1, -3, -3, -1, -1}) || len(w.Y) != 4 || w.Y[2] != 0 || w.Keys[3] != "a" {
+	if got := w.X.Data; !slices.Equal(got, []float32{3, 3, 1, 1, -3, -3, -1, -1}) || len(w.Y) != 4 || w.Y[2] != 0 || w.Keys[3] != "a" {
 		t.Fatalf("training rows %v, labels %v, keys %v", got, w.Y, w.Keys)
 	}
-	d.Augmented = []*mat.Dense{mat.NewDense(2, 2, nil)}
+	d.Augmented = []blas32.General{NewMatrix(2, 2, nil)}
 	if d.Validate() == nil {
 		t.Error("a misaligned augmented copy was accepted")
+	}
+}
+
+// TestFinite32 puts each non-finite value at each place of a short and a
+// long row, beside the extreme finite ones.
+func TestFinite32(t *testing.T) {
+	finiteValues := []float32{0, float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, 1}
+	if !finite32(finiteValues) {
+		t.Fatalf("finite values %v reported as not finite", finiteValues)
+	}
+	for _, bad := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
+		for _, n := range []int{1, 3, 4, 9} {
+			for at := 0; at < n; at++ {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = finiteValues[i%len(finiteValues)]
+				}
+				x[at] = bad
+				if finite32(x) {
+					t.Errorf("%v at %d of %d reported finite", bad, at, n)
+				}
+			}
+		}
 	}
 }

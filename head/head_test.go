@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +28,13 @@ func blobs(seed uint64, classes, n, d int, spread float64) head.Data {
 			centres[c][j] = rng.NormFloat64() * 3
 		}
 	}
-	x := mat.NewDense(classes*n, d, nil)
+	x := head.NewMatrix(classes*n, d, nil)
 	var y []int
 	for c := 0; c < classes; c++ {
 		for i := 0; i < n; i++ {
 			r := len(y)
 			for j := 0; j < d; j++ {
-				x.Set(r, j, centres[c][j]+rng.NormFloat64()*spread)
+				x.Data[r*d+j] = float32(centres[c][j] + rng.NormFloat64()*spread)
 			}
 			y = append(y, c)
 		}
@@ -71,6 +72,42 @@ func TestTrainReproducible(t *testing.T) {
 	c, _, _ := head.Train(context.Background(), data, nil, opts)
 	if mat.Equal(a.W, c.W) {
 		t.Error("different seeds gave equal weights")
+	}
+}
+
+// TestThreadsChangeNoBit trains with one, two and three goroutines, with
+// both solvers and a batch that does not split evenly (45 rows in batches of
+// 32: 32 then 13), over 11 classes (not a multiple of the kernels' groups of
+// four) and with L2 and class weights, and wants the same bits every time.
+func TestThreadsChangeNoBit(t *testing.T) {
+	data := blobs(4, 11, 5, 70, 2)
+	w := make([]float64, 11)
+	for i := range w {
+		w[i] = 0.5 + float64(i)/10
+	}
+	for _, solver := range []string{head.SolverAdam, head.SolverLBFGS} {
+		var first *head.Dense
+		var firstHist head.History
+		for _, threads := range []int{1, 2, 3} {
+			opts := head.DefaultOptions()
+			opts.Solver, opts.Epochs, opts.MaxIter, opts.L2, opts.ClassWeights, opts.Threads = solver, 4, 15, 1e-3, w, threads
+			l, hist, err := head.Train(context.Background(), data, nil, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				first, firstHist = l, hist
+				continue
+			}
+			if !mat.Equal(l.W, first.W) || !slices.Equal(l.B, first.B) {
+				t.Errorf("%s: %d threads gave other weights than 1", solver, threads)
+			}
+			for e := range hist.Epochs {
+				if hist.Epochs[e] != firstHist.Epochs[e] {
+					t.Errorf("%s: %d threads: epoch %d %+v, with 1 %+v", solver, threads, e+1, hist.Epochs[e], firstHist.Epochs[e])
+				}
+			}
+		}
 	}
 }
 
@@ -177,7 +214,7 @@ func TestTrainCancelled(t *testing.T) {
 func TestTrainRejectsBadInput(t *testing.T) {
 	good := blobs(1, 2, 5, 3, 1)
 	nan := blobs(1, 2, 5, 3, 1)
-	nan.X.Set(2, 1, math.NaN())
+	nan.X.Data[2*nan.X.Stride+1] = float32(math.NaN())
 	badLabel := blobs(1, 2, 5, 3, 1)
 	badLabel.Y[0] = 7
 	cases := []struct {
@@ -207,7 +244,9 @@ func TestTrainRejectsBadInput(t *testing.T) {
 func TestTinyAndHugeInputsStayFinite(t *testing.T) {
 	for _, scale := range []float64{1e-30, 1e6} {
 		data := blobs(6, 2, 10, 5, 1)
-		data.X.Scale(scale, data.X)
+		for i, v := range data.X.Data {
+			data.X.Data[i] = float32(float64(v) * scale)
+		}
 		layer, hist, err := head.Train(context.Background(), data, nil, head.DefaultOptions())
 		if err != nil {
 			t.Fatalf("scale %g: %v", scale, err)
@@ -216,7 +255,7 @@ func TestTinyAndHugeInputsStayFinite(t *testing.T) {
 		if math.IsNaN(m.Loss) || math.IsInf(m.Loss, 0) || math.IsNaN(hist.Last().Loss) {
 			t.Errorf("scale %g: loss %v", scale, m.Loss)
 		}
-		p := layer.Predict(nil, data.X)
+		p := layer.PredictRows(nil, data.X)
 		for i := 0; i < data.Len(); i++ {
 			if s := p.At(i, 0) + p.At(i, 1); math.Abs(s-1) > 1e-12 {
 				t.Errorf("scale %g: probabilities of row %d sum to %v", scale, i, s)
@@ -237,7 +276,7 @@ func TestBalancedClassWeights(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	// Two classes; a head that predicts class 0 for the first three rows.
-	x := mat.NewDense(4, 1, []float64{1, 1, 1, -1})
+	x := head.NewMatrix(4, 1, []float32{1, 1, 1, -1})
 	layer := &head.Dense{W: mat.NewDense(1, 2, []float64{1, -1}), B: []float64{0, 0}}
 	m := head.Evaluate(layer, head.Data{X: x, Y: []int{0, 0, 1, 1}, Classes: 2})
 	if m.Accuracy != 0.75 || m.Confusion[0][0] != 2 || m.Confusion[1][0] != 1 || m.Confusion[1][1] != 1 {

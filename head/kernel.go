@@ -1,57 +1,24 @@
 package head
 
-import (
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/floats"
-)
+import "github.com/transfer-go/transfer/head/internal/kernel"
 
 // Both solvers keep the kernel transposed, C×D, while they train: a row's
 // logits are then C dot products of D values, and its share of the kernel's
-// gradient C scaled additions of the row, long unit-stride loops in gonum's
-// assembly. A GEMM of a batch by a D×10 kernel instead spends its time in
-// calls of length 10.
+// gradient C scaled additions of the row, long unit-stride loops that
+// package kernel runs at the machine's speed. A GEMM of a batch by a D×10
+// kernel instead spends its time in calls of length 10.
+//
+// Adam's products run in float32, as Keras computes; the parameters, the
+// logits' softmax, the loss and Adam's moments stay float64, since they
+// are few and hold what the rounding of many small steps would lose.
+// L-BFGS's products are float64 (see objective).
 
-// logitsT writes the logits of the rows of x (all of them when rows is nil,
-// else those listed, in that order) into z, C a row: z = x·Wᵀᵀ + b.
-func logitsT(z []float64, x blas64.General, rows []int, wt, b []float64) {
-	d, c := x.Cols, len(b)
-	n := len(rows)
-	if rows == nil {
-		n = x.Rows
-	}
-	for k := 0; k < n; k++ {
-		i := k
-		if rows != nil {
-			i = rows[k]
-		}
-		xi := x.Data[i*x.Stride : i*x.Stride+d]
-		zr := z[k*c : (k+1)*c]
-		for j := range zr {
-			zr[j] = floats.Dot(xi, wt[j*d:(j+1)*d]) + b[j]
-		}
-	}
-}
-
-// gradT sets gwt (C×D) and gb to the gradients of the rows' logits dz
-// (as logitsT lays them out): dWᵀ = dZᵀ·x, db = Σ dZ.
-func gradT(gwt, gb, dz []float64, x blas64.General, rows []int) {
-	d, c := x.Cols, len(gb)
-	clear(gwt)
-	clear(gb)
-	n := len(rows)
-	if rows == nil {
-		n = x.Rows
-	}
-	for k := 0; k < n; k++ {
-		i := k
-		if rows != nil {
-			i = rows[k]
-		}
-		xi := x.Data[i*x.Stride : i*x.Stride+d]
-		for j, g := range dz[k*c : (k+1)*c] {
-			floats.AddScaled(gwt[j*d:(j+1)*d], g, xi)
-			gb[j] += g
-		}
+// logits writes the logits of the row x into z: z = x·Wᵀᵀ + b, with the
+// transposed kernel wt in float32. z32 is scratch of C values.
+func logits(z []float64, z32, x, wt []float32, b []float64) {
+	kernel.Dots(z32, x, wt)
+	for j, v := range z32 {
+		z[j] = float64(v) + b[j]
 	}
 }
 
@@ -62,4 +29,16 @@ func transpose(dst, src []float64, r, c int) {
 			dst[j*r+i] = src[i*c+j]
 		}
 	}
+}
+
+// kernel32 returns l's kernel transposed, C×D, in float32.
+func (l *Dense) kernel32() []float32 {
+	w := l.W.RawMatrix()
+	wt := make([]float32, w.Rows*w.Cols)
+	for i := 0; i < w.Rows; i++ {
+		for j := 0; j < w.Cols; j++ {
+			wt[j*w.Rows+i] = float32(w.Data[i*w.Stride+j])
+		}
+	}
+	return wt
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/transfer-go/transfer/head/internal/kernel"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
@@ -26,29 +27,65 @@ const (
 // the parameters θ = (W row-major, b). Its buffers are allocated once; value
 // and gradient come from one pass and are remembered for the last θ, since
 // the optimiser asks for them separately at the same point.
+//
+// Unlike Adam's steps, it computes the products in float64 (from the float32
+// rows): its line search and its tolerance look at differences below
+// float32's resolution.
 type objective struct {
 	data    Data
 	l2      float64
 	weights []float64 // class weights, or nil
 	d, c    int
+	team    *team
 
-	z       []float64 // n×C logits, then their gradient
-	wt, gwt []float64 // C×D: the kernel and its gradient, transposed (kernel.go)
-	x       []float64 // the θ of the remembered values
+	z       []float64     // n×C logits, then their gradient
+	loss    []float64     // each row's weighted loss
+	hits    []int         // each chunk's correct predictions
+	wt      []float64     // C×D: the kernel, transposed (kernel.go)
+	gwt     [][]float64   // each chunk's C×D share of the kernel's gradient
+	rows    [][][]float32 // each part's block of rows
+	b       []float64     // the bias being evaluated
+	x       []float64     // the θ of the remembered values
 	f       float64
 	grad    []float64
 	correct int
 	evals   int
+
+	chunk func(part int)
 }
+
+// objBlock is how many rows the objective takes at once: a block small
+// enough to stay in the core's cache from its logits to its share of the
+// gradient, so that an evaluation reads the rows from memory once.
+const objBlock = 128
+
+// objChunks is how many runs of rows the objective splits the data into,
+// each with its own share of the gradient, added in order at the end. The
+// goroutines take whole chunks, so the sums do not depend on how many there
+// are.
+const objChunks = 8
 
 func newObjective(data Data, opts Options) *objective {
 	d, c := data.Dim(), data.Classes
-	return &objective{
-		data: data, l2: opts.L2, weights: opts.ClassWeights, d: d, c: c,
-		z: make([]float64, data.Len()*c), grad: make([]float64, d*c+c),
-		wt: make([]float64, c*d), gwt: make([]float64, c*d),
+	chunks := min(objChunks, (data.Len()+objBlock-1)/objBlock)
+	o := &objective{
+		data: data, l2: opts.L2, weights: opts.ClassWeights, d: d, c: c, team: newTeam(min(opts.Threads, chunks)),
+		z: make([]float64, data.Len()*c), loss: make([]float64, data.Len()), grad: make([]float64, d*c+c),
+		wt: make([]float64, c*d), hits: make([]int, chunks), gwt: make([][]float64, chunks),
 	}
+	for k := range o.gwt {
+		o.gwt[k] = make([]float64, c*d)
+	}
+	o.rows = make([][][]float32, o.team.n)
+	for p := range o.rows {
+		o.rows[p] = make([][]float32, min(objBlock, data.Len()))
+	}
+	o.chunk = o.chunkPart
+	return o
 }
+
+// close stops the objective's team.
+func (o *objective) close() { o.team.stop() }
 
 // eval computes the loss and its gradient at θ unless θ is the last point.
 func (o *objective) eval(theta []float64) {
@@ -57,21 +94,60 @@ func (o *objective) eval(theta []float64) {
 	}
 	o.evals++
 	d, c, n := o.d, o.c, o.data.Len()
-	w, b := theta[:d*c], theta[d*c:]
+	w := theta[:d*c]
+	o.b = theta[d*c:]
 	transpose(o.wt, w, d, c)
-	x := o.data.X.RawMatrix()
-	logitsT(o.z, x, nil, o.wt, b)
-	lossSum, correct := crossEntropy(o.z, c, o.data.Y, o.weights)
-	gw := o.grad[:d*c]
-	gradT(o.gwt, o.grad[d*c:], o.z, x, nil)
-	transpose(gw, o.gwt, c, d)
+	o.team.run(o.chunk)
+	var lossSum float64
+	for _, l := range o.loss {
+		lossSum += l
+	}
+	o.correct = 0
+	for k, h := range o.hits {
+		o.correct += h
+		if k > 0 {
+			floats.Add(o.gwt[0], o.gwt[k])
+		}
+	}
+	gw, gb := o.grad[:d*c], o.grad[d*c:]
+	clear(gb)
+	for k, g := range o.z {
+		gb[k%c] += g
+	}
+	transpose(gw, o.gwt[0], c, d)
 	f := lossSum / float64(n)
 	if o.l2 > 0 {
 		f += o.l2 * sumSquares(w)
 		floats.AddScaled(gw, 2*o.l2, w)
 	}
-	o.f, o.correct = f, correct
+	o.f = f
 	o.x = append(o.x[:0], theta...)
+}
+
+// chunkPart runs the goroutine p's chunks: block by block, the rows' logits,
+// their loss and logits' gradient, and their share of the kernel's gradient.
+func (o *objective) chunkPart(p int) {
+	c, n := o.c, o.data.Len()
+	lo, hi := span(len(o.gwt), o.team.n, p, 1)
+	for k := lo; k < hi; k++ {
+		gwt := o.gwt[k]
+		clear(gwt)
+		o.hits[k] = 0
+		first, end := span(n, len(o.gwt), k, objBlock)
+		for start := first; start < end; start += objBlock {
+			rows := o.rows[p][:min(objBlock, end-start)]
+			z := o.z[start*c : (start+len(rows))*c]
+			for r := range rows {
+				rows[r] = row(o.data.X, start+r)
+				zr := z[r*c : (r+1)*c]
+				kernel.Dots64(zr, rows[r], o.wt)
+				floats.Add(zr, o.b)
+			}
+			loss := o.loss[start:]
+			o.hits[k] += crossEntropyRows(z, c, o.data.Y[start:start+len(rows)], o.weights, 1/float64(n), func(i int, l float64) { loss[i] = l })
+			kernel.AddOuter64(gwt, z, c, rows)
+		}
+	}
 }
 
 func (o *objective) problem() optimize.Problem {
@@ -131,6 +207,7 @@ func denseOf(theta []float64, d, c int) *Dense {
 // iterations. Each iteration is one epoch of the history.
 func trainLBFGS(ctx context.Context, train Data, val *Data, opts Options) (*Dense, History, error) {
 	obj := newObjective(train, opts)
+	defer obj.close()
 	var hist History
 	rec := &recorder{ctx: ctx, obj: obj, val: val, opts: opts, hist: &hist}
 	settings := &optimize.Settings{
@@ -158,6 +235,7 @@ func trainLBFGS(ctx context.Context, train Data, val *Data, opts Options) (*Dens
 		return nil, hist, fmt.Errorf("head: L-BFGS ended without a finite solution (%v)", err)
 	}
 	hist.Iterations, hist.GradNorm = len(hist.Epochs), infNorm(gradAt(obj, res.X))
+	hist.Evaluations = obj.evals
 	hist.Converged = hist.GradNorm <= opts.Tol
 	return denseOf(res.X, obj.d, obj.c), hist, nil
 }

@@ -11,8 +11,14 @@ import "math"
 // softmax of its logits and w_i its class weight (1 without weights): the
 // derivative of Σ w_i·loss_i / n, Keras' "sum over batch size" reduction.
 func crossEntropy(z []float64, c int, y []int, classWeight []float64) (lossSum float64, correct int) {
-	n := len(y)
-	inv := 1 / float64(n)
+	correct = crossEntropyRows(z, c, y, classWeight, 1/float64(len(y)), func(_ int, l float64) { lossSum += l })
+	return lossSum, correct
+}
+
+// crossEntropyRows is crossEntropy for rows of a batch of 1/inv rows: it
+// hands each row's weighted loss to loss, in order, so that goroutines that
+// share a batch can leave the summing to one of them.
+func crossEntropyRows(z []float64, c int, y []int, classWeight []float64, inv float64, loss func(i int, l float64)) (correct int) {
 	for i, label := range y {
 		row := z[i*c : (i+1)*c]
 		if argmax(row) == label {
@@ -24,14 +30,14 @@ func crossEntropy(z []float64, c int, y []int, classWeight []float64) (lossSum f
 		if classWeight != nil {
 			w = classWeight[label]
 		}
-		lossSum += w * (lse - zy)
+		loss(i, w*(lse-zy))
 		scale := w * inv
 		for j := range row {
 			row[j] *= scale
 		}
 		row[label] -= scale
 	}
-	return lossSum, correct
+	return correct
 }
 
 // sumSquares returns Σ x².

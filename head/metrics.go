@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // Metrics summarise a head's predictions on labelled data.
@@ -28,10 +26,6 @@ type Metrics struct {
 	Predicted []int `json:"-"`
 }
 
-// evalChunk bounds the rows evaluated at once, so evaluation memory does not
-// grow with the data.
-const evalChunk = 1024
-
 // Evaluate runs l on every row of data and returns the metrics.
 func Evaluate(l *Dense, data Data) Metrics {
 	c := l.Classes()
@@ -42,23 +36,17 @@ func Evaluate(l *Dense, data Data) Metrics {
 	if m.N == 0 {
 		return m.finish()
 	}
-	src := data.X.RawMatrix()
-	z := make([]float64, min(evalChunk, m.N)*c)
+	wt := l.kernel32()
+	z, z32 := make([]float64, c), make([]float32, c)
 	var lossSum float64
-	for start := 0; start < m.N; start += evalChunk {
-		n := min(evalChunk, m.N-start)
-		x := blas64.General{Rows: n, Cols: src.Cols, Stride: src.Stride, Data: src.Data[start*src.Stride:]}
-		zg := blas64.General{Rows: n, Cols: c, Stride: c, Data: z[:n*c]}
-		l.logits(zg, x)
-		for i := 0; i < n; i++ {
-			row := zg.Data[i*c : (i+1)*c]
-			y := data.Y[start+i]
-			zy := row[y]
-			lossSum += softmaxRow(row) - zy
-			p := argmax(row)
-			m.Predicted[start+i] = p
-			m.Confusion[y][p]++
-		}
+	for i := 0; i < m.N; i++ {
+		logits(z, z32, row(data.X, i), wt, l.B)
+		y := data.Y[i]
+		zy := z[y]
+		lossSum += softmaxRow(z) - zy
+		p := argmax(z)
+		m.Predicted[i] = p
+		m.Confusion[y][p]++
 	}
 	m.Loss = lossSum / float64(m.N)
 	return m.finish()

@@ -1,10 +1,6 @@
 package head
 
-import (
-	"math"
-
-	"gonum.org/v1/gonum/mat"
-)
+import "math"
 
 // standardizer maps each feature to zero mean and unit standard deviation,
 // with the statistics of the training rows only.
@@ -13,19 +9,19 @@ type standardizer struct {
 }
 
 func fitStandardizer(data Data) standardizer {
-	n, d := data.X.Dims()
+	n, d := data.X.Rows, data.X.Cols
 	s := standardizer{mean: make([]float64, d), scale: make([]float64, d)}
 	for i := 0; i < n; i++ {
-		for j, v := range data.X.RawRowView(i) {
-			s.mean[j] += v
+		for j, v := range row(data.X, i) {
+			s.mean[j] += float64(v)
 		}
 	}
 	for j := range s.mean {
 		s.mean[j] /= float64(n)
 	}
 	for i := 0; i < n; i++ {
-		for j, v := range data.X.RawRowView(i) {
-			dv := v - s.mean[j]
+		for j, v := range row(data.X, i) {
+			dv := float64(v) - s.mean[j]
 			s.scale[j] += dv * dv
 		}
 	}
@@ -41,12 +37,11 @@ func fitStandardizer(data Data) standardizer {
 
 // apply returns a standardised copy of data.
 func (s standardizer) apply(data Data) Data {
-	n, d := data.X.Dims()
-	x := mat.NewDense(n, d, nil)
-	for i := 0; i < n; i++ {
-		dst := x.RawRowView(i)
-		for j, v := range data.X.RawRowView(i) {
-			dst[j] = (v - s.mean[j]) * s.scale[j]
+	x := NewMatrix(data.X.Rows, data.X.Cols, nil)
+	for i := 0; i < x.Rows; i++ {
+		dst := row(x, i)
+		for j, v := range row(data.X, i) {
+			dst[j] = float32((float64(v) - s.mean[j]) * s.scale[j])
 		}
 	}
 	out := data

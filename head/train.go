@@ -7,7 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/floats"
+	"github.com/transfer-go/transfer/head/internal/kernel"
 )
 
 // Options configure Train. DefaultOptions returns Keras' defaults.
@@ -48,6 +48,10 @@ type Options struct {
 	// layer has them folded into its kernel and bias, so it takes raw
 	// embeddings like any other.
 	Standardize bool
+	// Threads is how many goroutines one training run uses (0 means 1).
+	// The weights do not depend on it: each goroutine takes fixed rows and
+	// classes of a step, and the sums across them are taken in order.
+	Threads int
 	// OnEpoch, if set, is called after each epoch (for logging).
 	OnEpoch func(Epoch)
 }
@@ -89,9 +93,12 @@ type History struct {
 	BestEpoch    int  `json:"best_epoch,omitempty"`
 	// L-BFGS's account: its iterations (each an epoch above), the largest
 	// gradient component at the solution, and whether that met Tol.
-	Iterations int     `json:"iterations,omitempty"`
-	GradNorm   float64 `json:"grad_norm,omitempty"`
-	Converged  bool    `json:"converged,omitempty"`
+	Iterations int `json:"iterations,omitempty"`
+	// Evaluations counts L-BFGS's passes over the data (value and
+	// gradient), line searches included: what its time is made of.
+	Evaluations int     `json:"evaluations,omitempty"`
+	GradNorm    float64 `json:"grad_norm,omitempty"`
+	Converged   bool    `json:"converged,omitempty"`
 }
 
 // Last returns the final epoch's metrics.
@@ -154,6 +161,7 @@ func solve(ctx context.Context, train Data, val *Data, opts Options) (*Dense, Hi
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
 	layer := NewDense(train.Dim(), train.Classes, rng)
 	t := newTrainer(layer, train, opts)
+	defer t.close()
 	var hist History
 	var best *Dense
 	bestLoss, wait := math.Inf(1), 0
@@ -244,22 +252,43 @@ func (opts Options) Check(validated bool) error {
 }
 
 // trainer holds the buffers of one training run, allocated once. It
-// trains the kernel transposed (see kernel.go); Adam is elementwise, so the
-// layout changes no update, and the layer's kernel is written back after
-// every epoch (sync).
+// trains the kernel transposed (see kernel.go) in float64, with a float32
+// copy for the products that AdamStep rewrites as it updates; Adam is
+// elementwise, so the layout changes no update, and the layer's kernel is
+// written back after every epoch (sync).
+//
+// A step runs in three phases on the team: the products of the rows with
+// each class's weights (the team splits the classes), the softmax and loss
+// of each row (it splits the rows), then the gradient and Adam's update of
+// each class (the classes again, as in the first phase, so that a class's
+// weights stay with one core). Each is per row or per class, and the sums
+// across them are taken in order afterwards, so the result does not depend
+// on the team's size.
 type trainer struct {
 	layer *Dense
 	data  Data
 	opts  Options
 	adam  *Adam
+	team  *team
 	order []int
 	wt    []float64 // C×D, the kernel being trained
+	wt32  []float32 // wt in float32
 	zb    []float64 // BatchSize×C logits, then their gradient
+	z32   []float32 // BatchSize×C: the products, then the gradient in float32
 	yb    []int
-	gWt   []float64 // C×D
-	gB    []float64 // C
-	// params and grads list the blocks for Adam, built once.
-	params, grads [][]float64
+	loss  []float64   // each row's weighted loss
+	hits  []int       // each part's correct predictions
+	sq    []float64   // each class's Σw² before the step
+	rows  [][]float32 // the batch's rows
+	gWt   []float32   // C×D
+	gB    []float64   // C
+
+	// The step being run, for the phases.
+	bs          int
+	alpha, l2x2 float64
+	products    func(part int)
+	losses      func(part int)
+	backward    func(part int)
 }
 
 func newTrainer(layer *Dense, data Data, opts Options) *trainer {
@@ -268,21 +297,33 @@ func newTrainer(layer *Dense, data Data, opts Options) *trainer {
 	t := &trainer{
 		layer: layer, data: data, opts: opts,
 		adam:  NewAdam(opts.LearningRate, opts.Beta1, opts.Beta2, opts.Epsilon, d*c, c),
+		team:  newTeam(opts.Threads),
 		order: make([]int, data.Len()),
 		wt:    make([]float64, c*d),
+		wt32:  make([]float32, c*d),
 		zb:    make([]float64, bs*c),
+		z32:   make([]float32, bs*c),
 		yb:    make([]int, bs),
-		gWt:   make([]float64, c*d),
+		loss:  make([]float64, bs),
+		sq:    make([]float64, c),
+		rows:  make([][]float32, bs),
+		gWt:   make([]float32, c*d),
 		gB:    make([]float64, c),
 	}
+	t.hits = make([]int, t.team.n)
 	for i := range t.order {
 		t.order[i] = i
 	}
 	transpose(t.wt, layer.W.RawMatrix().Data, d, c)
-	t.params = [][]float64{t.wt, layer.B}
-	t.grads = [][]float64{t.gWt, t.gB}
+	for i, v := range t.wt {
+		t.wt32[i] = float32(v)
+	}
+	t.products, t.losses, t.backward = t.productsPart, t.lossPart, t.backwardPart
 	return t
 }
+
+// close stops the trainer's team.
+func (t *trainer) close() { t.team.stop() }
 
 // sync writes the trained kernel into the layer.
 func (t *trainer) sync() {
@@ -309,29 +350,105 @@ func (t *trainer) epoch(rng *rand.Rand) Epoch {
 // step trains on the rows idx and returns the batch's loss (mean, plus the
 // L2 term) and correct count, both from before the update.
 func (t *trainer) step(idx []int) (float64, int) {
-	c, bs := len(t.gB), len(idx)
-	x := t.data.X.RawMatrix()
-	z := t.zb[:bs*c]
-	logitsT(z, x, idx, t.wt, t.layer.B)
+	t.bs = len(idx)
 	for k, i := range idx {
+		t.rows[k] = row(t.data.X, i)
 		t.yb[k] = t.data.Y[i]
 	}
-	lossSum, correct := crossEntropy(z, c, t.yb[:bs], t.opts.ClassWeights)
-	loss := lossSum / float64(bs)
-	// The L2 term adds 2·L2·Wᵀ to the gradient.
-	gradT(t.gWt, t.gB, z, x, idx)
-	if l2 := t.opts.L2; l2 > 0 {
-		loss += l2 * sumSquares(t.wt)
-		floats.AddScaled(t.gWt, 2*l2, t.wt)
+	t.team.run(t.products)
+	t.team.run(t.losses)
+	var lossSum float64
+	for _, l := range t.loss[:t.bs] {
+		lossSum += l
 	}
-	t.adam.Step(t.params, t.grads)
+	correct := 0
+	for _, h := range t.hits {
+		correct += h
+	}
+	loss := lossSum / float64(t.bs)
+
+	t.alpha = t.adam.next()
+	t.l2x2 = 2 * t.opts.L2
+	t.team.run(t.backward)
+	if l2 := t.opts.L2; l2 > 0 {
+		var sumSq float64
+		for _, s := range t.sq {
+			sumSq += s
+		}
+		loss += l2 * sumSq
+	}
 	return loss, correct
 }
 
-// gradW returns the last step's kernel gradient, D×C.
+// productsPart computes the batch's products with the part's classes of
+// the kernel: each goroutine keeps its classes' weights in its own cache,
+// from these products to their update.
+func (t *trainer) productsPart(p int) {
+	c, d := len(t.gB), t.data.Dim()
+	lo, hi := span(c, t.team.n, p, 1)
+	if lo == hi {
+		return
+	}
+	kernel.DotsRows(t.z32[lo:t.bs*c], c, t.rows[:t.bs], t.wt32[lo*d:hi*d])
+}
+
+// lossPart turns the part's rows of products into logits, their loss and
+// the logits' gradient.
+func (t *trainer) lossPart(p int) {
+	c := len(t.gB)
+	lo, hi := span(t.bs, t.team.n, p, 1)
+	t.hits[p] = 0
+	if lo == hi {
+		return
+	}
+	z, z32 := t.zb[lo*c:hi*c], t.z32[lo*c:hi*c]
+	for k, v := range z32 {
+		z[k] = float64(v) + t.layer.B[k%c]
+	}
+	loss := t.loss[lo:hi]
+	t.hits[p] = crossEntropyRows(z, c, t.yb[lo:hi], t.opts.ClassWeights, 1/float64(t.bs), func(i int, l float64) { loss[i] = l })
+	for k, g := range z {
+		z32[k] = float32(g)
+	}
+}
+
+// backwardPart computes the gradient of the part's classes and applies
+// Adam to their weights and biases. The L2 term, 2·L2·W, is added inside
+// AdamStep.
+func (t *trainer) backwardPart(p int) {
+	c, d := len(t.gB), t.data.Dim()
+	lo, hi := span(c, t.team.n, p, 1)
+	if lo == hi {
+		return
+	}
+	z := t.zb[:t.bs*c]
+	for j := lo; j < hi; j++ {
+		var g float64
+		for k := j; k < len(z); k += c {
+			g += z[k]
+		}
+		t.gB[j] = g
+	}
+	gw := t.gWt[lo*d : hi*d]
+	kernel.Outer(gw, t.z32[lo:t.bs*c], c, t.rows[:t.bs])
+	a := t.adam
+	c1, c2 := 1-a.Beta1, 1-a.Beta2
+	m, v := a.m[0], a.v[0]
+	for j := lo; j < hi; j++ {
+		r := j * d
+		t.sq[j] = kernel.AdamStep(t.wt[r:r+d], t.wt32[r:r+d], t.gWt[r:r+d], m[r:r+d], v[r:r+d], t.alpha, c1, c2, a.Epsilon, t.l2x2)
+	}
+	adamScalar(t.layer.B[lo:hi], t.gB[lo:hi], a.m[1][lo:hi], a.v[1][lo:hi], t.alpha, c1, c2, a.Epsilon)
+}
+
+// gradW returns the last step's kernel gradient, D×C, without the L2 term.
 func (t *trainer) gradW() []float64 {
 	d, c := t.data.Dim(), len(t.gB)
 	g := make([]float64, d*c)
-	transpose(g, t.gWt, c, d)
+	for j := 0; j < c; j++ {
+		for k := 0; k < d; k++ {
+			g[k*c+j] = float64(t.gWt[j*d+k])
+		}
+	}
 	return g
 }

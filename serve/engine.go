@@ -221,10 +221,10 @@ func probabilities(h Head, emb [][]float32, rowErr []error) ([][]float64, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, d := x.Dims(); d != h.Model.Layer.Inputs() {
+	if d := x.Cols; d != h.Model.Layer.Inputs() {
 		return nil, fmt.Errorf("head %s: embeddings have %d values, the head takes %d", h.Name, d, h.Model.Layer.Inputs())
 	}
-	p := h.Model.Layer.Predict(nil, x)
+	p := h.Model.Layer.PredictRows(nil, x)
 	out := make([][]float64, len(emb))
 	for i := range out {
 		out[i] = mat.Row(nil, i, p)

@@ -136,7 +136,7 @@ func eval(c *cli.Context) error {
 // misclassified lists the images the head gets wrong (predicted, as
 // Evaluate found them), the most confident mistakes first.
 func misclassified(m *head.Model, data head.Data, predicted []int, set *dataset.Set, items []int) []report.Mistake {
-	probs := m.Layer.Predict(nil, data.X)
+	probs := m.Layer.PredictRows(nil, data.X)
 	var out []report.Mistake
 	for r, y := range data.Y {
 		if best := predicted[r]; best != y {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/transfer-go/transfer/dataset"
 	"github.com/transfer-go/transfer/experiment"
@@ -173,16 +172,13 @@ func (ex *experimentSetup) augment(x *dataset.Extraction) error {
 		if err != nil {
 			return err
 		}
-		m := mat.NewDense(ex.data.Len(), ex.data.Dim(), nil)
+		m := head.NewMatrix(ex.data.Len(), ex.data.Dim(), nil)
 		for r, i := range ex.items {
 			v := ax.Vectors[i]
 			if v == nil {
 				v = x.Vectors[i]
 			}
-			row := m.RawRowView(r)
-			for j, f := range v {
-				row[j] = float64(f)
-			}
+			copy(m.Data[r*m.Stride:r*m.Stride+m.Cols], v)
 		}
 		ex.data.Augmented = append(ex.data.Augmented, m)
 	}

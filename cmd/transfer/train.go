@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,8 @@ func trainOptions(c *cli.Context) (head.Options, error) {
 	o.Epochs, o.BatchSize, o.LearningRate = c.Int(epochsFlag.Name), c.Int(batchSizeFlag.Name), c.Float64(lrFlag.Name)
 	o.Patience, o.Seed = c.Int(earlyStopFlag.Name), uint64(c.Int64(seedFlag.Name))
 	o.Tol, o.MaxIter, o.Standardize = c.Float64(tolFlag.Name), c.Int(maxIterFlag.Name), c.Bool(standardize.Name)
+	// One fit at a time takes every core; the weights do not depend on it.
+	o.Threads = runtime.GOMAXPROCS(0)
 	if cw := c.String(classWeight.Name); cw == "balanced" {
 		o.Balanced = true
 	}

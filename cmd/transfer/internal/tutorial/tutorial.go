@@ -183,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Full.History = full.History
 	m := head.Evaluate(full.Head, data)
 	res.Full.TrainAccuracy = m.Accuracy
-	probs := full.Head.Predict(nil, data.X)
+	probs := full.Head.PredictRows(nil, data.X)
 	for r, i := range items {
 		p := ImagePrediction{Path: set.Items[i].Path, Truth: data.Y[r], Predicted: m.Predicted[r], Probability: probs.At(r, m.Predicted[r])}
 		res.Full.Predictions = append(res.Full.Predictions, p)

@@ -1,0 +1,169 @@
+//go:build !purego
+
+package kernel
+
+import "golang.org/x/sys/cpu"
+
+// available needs AVX-512 F and DQ; cpu reports them only where the
+// operating system saves the ZMM registers too.
+var available = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+
+// block is how many values the assembly takes at once.
+const block = 32
+
+//go:noescape
+func dots4(z, x, w *float32, ld, n int)
+
+//go:noescape
+func dots1(x, w *float32, n int) float32
+
+//go:noescape
+func outer4(gp *float32, ld int, a *float32, c int, rows *[]float32, nrows, n int)
+
+//go:noescape
+func outer1(gp, a *float32, c int, rows *[]float32, nrows, n int)
+
+//go:noescape
+func adam8(w *float64, w32, gp *float32, m, v *float64, n int, alpha, c1, c2, eps, l2x2 float64) float64
+
+func dotsFast(z, x, w []float32) {
+	d := len(x)
+	n := d &^ (block - 1)
+	c := len(z)
+	j := 0
+	for ; j+4 <= c; j += 4 {
+		dots4(&z[j], &x[0], &w[j*d], d, n)
+	}
+	for ; j < c; j++ {
+		z[j] = dots1(&x[0], &w[j*d], n)
+	}
+	if n < d {
+		for j := range z {
+			z[j] += dot(x[n:], w[j*d+n:(j+1)*d])
+		}
+	}
+}
+
+func outerFast(g, a []float32, lda int, rows [][]float32) {
+	d := len(rows[0])
+	c := len(g) / d
+	n := d &^ (block - 1)
+	j := 0
+	for ; j+4 <= c; j += 4 {
+		outer4(&g[j*d], d, &a[j], lda, &rows[0], len(rows), n)
+	}
+	for ; j < c; j++ {
+		outer1(&g[j*d], &a[j], lda, &rows[0], len(rows), n)
+	}
+	if n < d {
+		for j := 0; j < c; j++ {
+			gj := g[j*d+n : (j+1)*d]
+			clear(gj)
+			for r, x := range rows {
+				axpy(gj, a[r*lda+j], x[n:])
+			}
+		}
+	}
+}
+
+func adamFast(w []float64, w32, g []float32, m, v []float64, alpha, c1, c2, eps, l2x2 float64) float64 {
+	n8 := len(w) &^ 7
+	var sum float64
+	if n8 > 0 {
+		sum = adam8(&w[0], &w32[0], &g[0], &m[0], &v[0], n8, alpha, c1, c2, eps, l2x2)
+	}
+	if n8 == len(w) {
+		return sum
+	}
+	// Fewer than 8 values leave adamGo's lanes empty: it returns their
+	// plain sum, the tail adamGo would add over the whole.
+	return sum + adamGo(w[n8:], w32[n8:], g[n8:], m[n8:], v[n8:], alpha, c1, c2, eps, l2x2)
+}
+
+// block64 is how many values the mixed assembly takes at once.
+const block64 = 16
+
+//go:noescape
+func dots4x64(z *float64, x *float32, w *float64, ld, n int)
+
+//go:noescape
+func dots1x64(x *float32, w *float64, n int) float64
+
+//go:noescape
+func outer4x64(gp *float64, ld int, a *float64, c int, rows *[]float32, nrows, n int)
+
+//go:noescape
+func outer1x64(gp, a *float64, c int, rows *[]float32, nrows, n int)
+
+func dots64Fast(z []float64, x []float32, w []float64) {
+	d := len(x)
+	n := d &^ (block64 - 1)
+	c := len(z)
+	j := 0
+	for ; j+4 <= c; j += 4 {
+		dots4x64(&z[j], &x[0], &w[j*d], d, n)
+	}
+	for ; j < c; j++ {
+		z[j] = dots1x64(&x[0], &w[j*d], n)
+	}
+	if n < d {
+		for j := range z {
+			z[j] += dot64(x[n:], w[j*d+n:(j+1)*d])
+		}
+	}
+}
+
+func addOuter64Fast(g, a []float64, lda int, rows [][]float32) {
+	d := len(rows[0])
+	c := len(g) / d
+	n := d &^ (block64 - 1)
+	j := 0
+	for ; j+4 <= c; j += 4 {
+		outer4x64(&g[j*d], d, &a[j], lda, &rows[0], len(rows), n)
+	}
+	for ; j < c; j++ {
+		outer1x64(&g[j*d], &a[j], lda, &rows[0], len(rows), n)
+	}
+	if n < d {
+		for j := 0; j < c; j++ {
+			gj := g[j*d+n : (j+1)*d]
+			for r, x := range rows {
+				axpy64(gj, a[r*lda+j], x[n:])
+			}
+		}
+	}
+}
+
+//go:noescape
+func dots4r4(z *float32, c int, rows *[]float32, w *float32, ld, n int)
+
+//go:noescape
+func dots1r4(z *float32, c int, rows *[]float32, w *float32, n int)
+
+func dotsRowsFast(z []float32, ldz int, rows [][]float32, w []float32) {
+	d := len(rows[0])
+	c := len(w) / d
+	n := d &^ (block - 1)
+	r := 0
+	for ; r+4 <= len(rows); r += 4 {
+		zr := z[r*ldz:]
+		j := 0
+		for ; j+4 <= c; j += 4 {
+			dots4r4(&zr[j], ldz, &rows[r], &w[j*d], d, n)
+		}
+		for ; j < c; j++ {
+			dots1r4(&zr[j], ldz, &rows[r], &w[j*d], n)
+		}
+		if n < d {
+			for k := 0; k < 4; k++ {
+				x := rows[r+k]
+				for j := 0; j < c; j++ {
+					zr[k*ldz+j] += dot(x[n:], w[j*d+n:(j+1)*d])
+				}
+			}
+		}
+	}
+	for ; r < len(rows); r++ {
+		dotsFast(z[r*ldz:r*ldz+c], rows[r], w)
+	}
+}
