@@ -18,10 +18,10 @@
 // Keras' do; the weights, Adam's moments, the softmax and the loss are
 // float64. L-BFGS computes its products in float64 from the float32 rows,
 // since its line search and tolerance look below float32's resolution.
-// On amd64 with AVX-512 the products run in assembly chosen at run time,
-// elsewhere (and with the build tag purego) in plain Go; the two sum in
-// different orders, so heads trained with each agree to float32 rounding,
-// not to the bit.
+// On amd64 the products run in assembly (AVX-512, or AVX2 with FMA) chosen
+// at run time, elsewhere (and with the build tag purego) in plain Go; these
+// sum in different orders, so heads trained with each agree to float32
+// rounding, not to the bit.
 //
 // # Model
 //

@@ -1,9 +1,10 @@
 // Package kernel holds the head's arithmetic on float32 embeddings: the
 // logits of one row against every class (Dots), the kernel's gradient over
 // a block of rows (Outer), and Adam's update of float64 master weights
-// (Adam). Each has a plain Go implementation and, on amd64 with AVX-512,
-// an assembly one chosen at run time; the build tag purego forces the Go
-// ones everywhere.
+// (Adam). Each has a plain Go implementation and, on amd64, two assembly
+// ones, AVX-512 and AVX2 with FMA, the best the machine runs chosen at run
+// time (Name says which); the build tag purego forces the Go ones
+// everywhere.
 //
 // The shapes are those of a softmax head whose kernel is kept transposed,
 // C×D: a row's logits are C dot products of D values, long unit-stride

@@ -74,6 +74,9 @@ func Fast() bool { return fast }
 func SetFast(on bool) (was bool) {
 	was = fast
 	fast = on && available
+	if fast {
+		use(best())
+	}
 	return was
 }
 

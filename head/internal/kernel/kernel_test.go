@@ -1,23 +1,26 @@
 package kernel
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 )
 
-// both runs f with the assembly kernels and, where the machine has them,
-// again with the Go ones, so that every build tests what it can run.
+// both runs f with each set of assembly kernels the machine runs (AVX-512
+// and AVX2 on an AVX-512 machine) and with the Go ones, so that every build
+// tests what it can run.
 func both(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	was := SetFast(true)
 	defer SetFast(was)
-	if Fast() {
-		t.Run("asm", f)
-	} else {
+	if len(sets()) == 0 {
 		t.Logf("no assembly kernels on this machine or build; testing the Go ones only")
+	}
+	for _, s := range sets() {
+		use(s)
+		t.Run(s.name, f)
 	}
 	SetFast(false)
 	t.Run("go", f)
@@ -221,9 +224,15 @@ func TestAddOuter64(t *testing.T) {
 func TestAdamStepBitwise(t *testing.T) {
 	was := SetFast(true)
 	defer SetFast(was)
-	if !Fast() {
+	if len(sets()) == 0 {
 		t.Skip("no assembly kernels on this machine or build")
 	}
+	for _, s := range sets() {
+		t.Run(s.name, func(t *testing.T) { adamBitwise(t, s) })
+	}
+}
+
+func adamBitwise(t *testing.T, s set) {
 	for _, n := range []int{1, 7, 8, 9, 12810, 20490} {
 		rng := rand.New(rand.NewPCG(uint64(n), 9))
 		w := make([]float64, n)
@@ -240,6 +249,9 @@ func TestAdamStepBitwise(t *testing.T) {
 		}
 		run := func(fast bool) state {
 			SetFast(fast)
+			if fast {
+				use(s)
+			}
 			s := state{w: append([]float64(nil), w...), m: append([]float64(nil), m...), v: append([]float64(nil), v...), w32: make([]float32, n)}
 			for step := 0; step < 3; step++ {
 				s.sum = AdamStep(s.w, s.w32, g, s.m, s.v, 0.001, 0.1, 0.001, 1e-7, 2e-4)
@@ -309,10 +321,16 @@ func TestShapesRefused(t *testing.T) {
 func BenchmarkDots(b *testing.B) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
-		name := fmt.Sprintf("fast=%v", Fast())
+		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+			for _, s := range sets() {
+				if s.name == bench {
+					use(s)
+				}
+			}
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		x, w, z := randomF32(rng, 1280), randomF32(rng, 10*1280), make([]float32, 10)
-		b.Run(name, func(b *testing.B) {
+		b.Run(Name(), func(b *testing.B) {
 			b.SetBytes(4 * 1280)
 			for i := 0; i < b.N; i++ {
 				Dots(z, x, w)
@@ -326,13 +344,20 @@ func BenchmarkDots(b *testing.B) {
 func BenchmarkDotsRows(b *testing.B) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
+		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+			for _, s := range sets() {
+				if s.name == bench {
+					use(s)
+				}
+			}
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		rows := make([][]float32, 32)
 		for r := range rows {
 			rows[r] = randomF32(rng, 1280)
 		}
 		w, z := randomF32(rng, 10*1280), make([]float32, 32*10)
-		b.Run(fmt.Sprintf("fast=%v", Fast()), func(b *testing.B) {
+		b.Run(Name(), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				DotsRows(z, 10, rows, w)
 			}
@@ -345,13 +370,20 @@ func BenchmarkDotsRows(b *testing.B) {
 func BenchmarkOuter(b *testing.B) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
+		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+			for _, s := range sets() {
+				if s.name == bench {
+					use(s)
+				}
+			}
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		rows := make([][]float32, 32)
 		for r := range rows {
 			rows[r] = randomF32(rng, 1280)
 		}
 		a, g := randomF32(rng, 32*10), make([]float32, 10*1280)
-		b.Run(fmt.Sprintf("fast=%v", Fast()), func(b *testing.B) {
+		b.Run(Name(), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				Outer(g, a, 10, rows)
 			}
@@ -364,9 +396,16 @@ func BenchmarkOuter(b *testing.B) {
 func BenchmarkDots64(b *testing.B) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
+		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+			for _, s := range sets() {
+				if s.name == bench {
+					use(s)
+				}
+			}
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		x, w, z := randomF32(rng, 1280), randomF64(rng, 10*1280), make([]float64, 10)
-		b.Run(fmt.Sprintf("fast=%v", Fast()), func(b *testing.B) {
+		b.Run(Name(), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				Dots64(z, x, w)
 			}
@@ -379,13 +418,20 @@ func BenchmarkDots64(b *testing.B) {
 func BenchmarkAddOuter64(b *testing.B) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
+		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+			for _, s := range sets() {
+				if s.name == bench {
+					use(s)
+				}
+			}
+		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		rows := make([][]float32, 256)
 		for r := range rows {
 			rows[r] = randomF32(rng, 1280)
 		}
 		a, g := randomF64(rng, 256*10), make([]float64, 10*1280)
-		b.Run(fmt.Sprintf("fast=%v", Fast()), func(b *testing.B) {
+		b.Run(Name(), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				AddOuter64(g, a, 10, rows)
 			}
@@ -398,10 +444,17 @@ func BenchmarkAddOuter64(b *testing.B) {
 func BenchmarkAdamStep(b *testing.B) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
+		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+			for _, s := range sets() {
+				if s.name == bench {
+					use(s)
+				}
+			}
+		}
 		n := 12800
 		w, m, v := make([]float64, n), make([]float64, n), make([]float64, n)
 		w32, g := make([]float32, n), randomF32(rand.New(rand.NewPCG(1, 2)), n)
-		b.Run(fmt.Sprintf("fast=%v", Fast()), func(b *testing.B) {
+		b.Run(Name(), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				AdamStep(w, w32, g, m, v, 0.001, 0.1, 0.001, 1e-7, 0)
 			}
