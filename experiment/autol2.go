@@ -16,6 +16,12 @@ type L2Trial struct {
 	Loss  float64 `json:"val_loss"`
 }
 
+// searchTol is the L-BFGS tolerance the search ranks strengths at, scikit-
+// learn's default (LogisticRegression and LogisticRegressionCV, tol=1e-4):
+// beyond it the validation score of a weak strength no longer moves, while
+// its iterations run on to the limit. The kept head trains to Options.Tol.
+const searchTol = 1e-4
+
 // AutoL2 chooses the L2 strength by the protocol's validation score, as
 // CLIP's linear probes do: every decade from 1e-6 to 1e2, then two
 // refinements around the best (half and a quarter of a decade on either
@@ -29,15 +35,39 @@ func AutoL2(ctx context.Context, data head.Data, cfg Config, m Metric) (float64,
 	cfg.Options.OnEpoch = nil
 	var trials []L2Trial
 	tried := map[float64]L2Trial{}
+	// L-BFGS starts each strength from the head of the nearest one tried
+	// (the strongest first, where the optimum is near zero), as
+	// scikit-learn's LogisticRegressionCV walks its C grid: the heads are
+	// the same to the tolerance, reached in fewer iterations. A kept head
+	// (train --l2 auto) trains again from zero, as --l2 with the chosen
+	// strength would.
+	heads := map[float64]*head.Dense{}
+	nearest := func(l2 float64) *head.Dense {
+		var best *head.Dense
+		d := math.Inf(1)
+		for s, h := range heads {
+			if dd := math.Abs(math.Log(s / l2)); dd < d || (dd == d && s > l2) {
+				best, d = h, dd
+			}
+		}
+		return best
+	}
 	try := func(l2 float64) (L2Trial, error) {
 		if t, ok := tried[l2]; ok {
 			return t, nil
 		}
 		c := cfg
 		c.Options.L2 = l2
+		if c.Options.Solver == head.SolverLBFGS {
+			c.Options.Init = nearest(l2)
+			c.Options.Tol = max(c.Options.Tol, searchTol)
+		}
 		r, err := Run(ctx, data, c)
 		if err != nil {
 			return L2Trial{}, err
+		}
+		if r.Head != nil {
+			heads[l2] = r.Head
 		}
 		s, _ := r.Score(m)
 		loss, _ := r.Score(Loss)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/transfer-go/transfer/experiment"
@@ -70,10 +71,11 @@ func TestSweepDoesNotDependOnWorkers(t *testing.T) {
 }
 
 // TestSweepReplaysAsTrain: a configuration's result is what one Run with
-// its options and the sweep's split seed gives.
+// its options and the sweep's split seed gives, to the bit, also where the
+// sweep trained configurations that differ in epochs alone together.
 func TestSweepReplaysAsTrain(t *testing.T) {
 	data := blobs(2, 60, 5, 2)
-	grid := experiment.Grid{{Name: "epochs", Values: []string{"5", "15"}}}
+	grid := experiment.Grid{{Name: "epochs", Values: []string{"5", "15", "10"}}, {Name: "l2", Values: []string{"0", "0.01"}}}
 	split := uint64(7)
 	base := head.DefaultOptions()
 	base.Seed = 7
@@ -87,9 +89,16 @@ func TestSweepReplaysAsTrain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s, _ := r.Score(experiment.Loss); s != tr.Score {
+		if s, _ := r.Score(experiment.Loss); s != tr.Score || !reflect.DeepEqual(r.CV, tr.Result.CV) || !reflect.DeepEqual(r.Verdict, tr.Result.Verdict) {
 			t.Errorf("%v: sweep %v, replay %v", tr.Point, tr.Score, s)
 		}
+	}
+	// Epochs alone do not change the seed: 5 epochs are the first 5 of 15.
+	if trials[0].Options.Seed != trials[2].Options.Seed || trials[0].Options.Seed == trials[1].Options.Seed {
+		t.Errorf("seeds %d, %d, %d for epochs 5 and 15 at l2 0 and epochs 5 at l2 0.01", trials[0].Options.Seed, trials[2].Options.Seed, trials[1].Options.Seed)
+	}
+	if h5, h15 := trials[0].Result.CV.Folds[0].History.Epochs, trials[2].Result.CV.Folds[0].History.Epochs; !reflect.DeepEqual(h5, h15[:5]) {
+		t.Errorf("5 epochs' history is not the start of 15's")
 	}
 }
 

@@ -78,16 +78,11 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 		splitSeed = *cfg.SplitSeed
 	}
 	if p.Kind == CrossValidation {
-		folds, err := head.StratifiedFolds(data.Y, data.Classes, p.Folds, splitSeed, data.Keys...)
+		rs, err := crossValidateAt(ctx, data, cfg, []int{o.Epochs})
 		if err != nil {
 			return nil, err
 		}
-		cv, err := head.CrossValidateFolds(ctx, data, folds, o)
-		if err != nil {
-			return nil, err
-		}
-		v := cv.Judge(used)
-		res.CV, res.Verdict = &cv, &v
+		res.CV, res.Verdict = rs[0].CV, rs[0].Verdict
 		if !cfg.Final {
 			res.Elapsed = time.Since(start)
 			return res, nil
@@ -120,6 +115,40 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// crossValidateAt runs cfg's cross-validation, without a kept head, once
+// for each epoch count: the results of Run for each, from one run per fold
+// of the longest (head.CrossValidateFoldsAt). The time is shared among them
+// in proportion to their epochs.
+func crossValidateAt(ctx context.Context, data head.Data, cfg Config, epochs []int) ([]*Result, error) {
+	start := time.Now()
+	o := cfg.Options
+	splitSeed := o.Seed
+	if cfg.SplitSeed != nil {
+		splitSeed = *cfg.SplitSeed
+	}
+	folds, err := head.StratifiedFolds(data.Y, data.Classes, cfg.Protocol.Folds, splitSeed, data.Keys...)
+	if err != nil {
+		return nil, err
+	}
+	cvs, err := head.CrossValidateFoldsAt(ctx, data, folds, o, epochs)
+	if err != nil {
+		return nil, err
+	}
+	elapsed, total := time.Since(start), 0
+	for _, e := range epochs {
+		total += e
+	}
+	out := make([]*Result, len(epochs))
+	for k, e := range epochs {
+		oe := o
+		oe.Epochs = e
+		cv := cvs[k]
+		v := cv.Judge(Used(oe))
+		out[k] = &Result{Protocol: cfg.Protocol.String(), Options: oe, CV: &cv, Verdict: &v, Elapsed: elapsed * time.Duration(e) / time.Duration(total)}
+	}
+	return out, nil
 }
 
 // sides splits data into the kept head's training and validation rows.

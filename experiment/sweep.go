@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -107,7 +108,13 @@ func PointSeed(seed uint64, g Grid, p Point) uint64 {
 	binary.LittleEndian.PutUint64(b[:], seed)
 	h.Write(b[:])
 	for k, a := range g {
-		fmt.Fprintf(h, "\x00%s=%s", a.Name, p[k])
+		// Epochs are left out: configurations that differ in epochs alone
+		// follow one training path for as long as they both run, which
+		// compares the counts without the noise of other seeds, and lets a
+		// sweep train them together (see SweepConfig.shared).
+		if a.Name != "epochs" {
+			fmt.Fprintf(h, "\x00%s=%s", a.Name, p[k])
+		}
 	}
 	// 31 bits: short enough to read and type back as --seed.
 	return binary.LittleEndian.Uint64(h.Sum(nil)) >> 33
@@ -161,43 +168,33 @@ func Sweep(ctx context.Context, data head.Data, cfg SweepConfig) ([]Trial, error
 	trials := make([]Trial, len(cfg.Points))
 	done := make([]bool, len(cfg.Points))
 	var mu sync.Mutex
-	jobs := make(chan int)
+	groups := cfg.shared()
+	jobs := make(chan []int)
 	var wg sync.WaitGroup
-	for w := 0; w < min(workers, len(cfg.Points)); w++ {
+	for w := 0; w < min(workers, len(groups)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
-				t := Trial{Index: i, Point: cfg.Points[i]}
-				start := time.Now()
-				o, err := cfg.Grid.Options(cfg.Base, t.Point)
-				// The workers share the cores; a fit's weights do not
-				// depend on how many it takes.
-				o.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
-				t.Options = o
-				if err == nil {
-					t.Result, err = Run(ctx, data, Config{Protocol: cfg.Protocol, Options: o, SplitSeed: &split})
-				}
-				t.Elapsed, t.Err = time.Since(start), err
+			for g := range jobs {
+				ts := cfg.run(ctx, data, g, split, workers)
 				if ctx.Err() != nil {
 					return // an interrupted configuration is no result
 				}
-				if err == nil {
-					t.Score, t.SD = t.Result.Score(cfg.Metric)
-				}
 				mu.Lock()
-				trials[i], done[i] = t, true
-				if cfg.OnTrial != nil {
-					cfg.OnTrial(t)
+				for _, t := range ts {
+					trials[t.Index], done[t.Index] = t, true
+					if cfg.OnTrial != nil {
+						cfg.OnTrial(t)
+					}
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 feed:
-	for i := range cfg.Points {
+	for _, g := range groups {
 		select {
-		case jobs <- i:
+		case jobs <- g:
 		case <-ctx.Done():
 			break feed
 		}
@@ -211,6 +208,79 @@ feed:
 		}
 	}
 	return out, ctx.Err()
+}
+
+// shared groups the points that one training run can score together: under
+// cross-validation, points that differ in epochs alone (their seeds do not
+// depend on epochs, see PointSeed) train each fold once, for the most
+// epochs, and take the shorter runs' heads on the way. Each other point is
+// a group of its own. Groups keep grid order, inside and between them.
+func (cfg SweepConfig) shared() [][]int {
+	epochs := slices.IndexFunc(cfg.Grid, func(a Axis) bool { return a.Name == "epochs" })
+	var groups [][]int
+	at := map[string]int{}
+	for i, p := range cfg.Points {
+		if cfg.Protocol.Kind != CrossValidation || epochs < 0 {
+			groups = append(groups, []int{i})
+			continue
+		}
+		key := slices.Clone(p)
+		key[epochs] = ""
+		k := strings.Join(key, "\x00")
+		if g, ok := at[k]; ok {
+			groups[g] = append(groups[g], i)
+			continue
+		}
+		at[k] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	return groups
+}
+
+// run scores the points of one group (see shared): together when they are
+// several, each alone when they are one, or when their shared run fails (a
+// longer run can diverge where a shorter would not).
+func (cfg SweepConfig) run(ctx context.Context, data head.Data, group []int, split uint64, workers int) []Trial {
+	ts := make([]Trial, len(group))
+	var errs []error
+	for k, i := range group {
+		ts[k] = Trial{Index: i, Point: cfg.Points[i]}
+		o, err := cfg.Grid.Options(cfg.Base, ts[k].Point)
+		// The workers share the cores; a fit's weights do not depend on
+		// how many it takes.
+		o.Threads = max(1, runtime.GOMAXPROCS(0)/workers)
+		ts[k].Options = o
+		errs = append(errs, err)
+	}
+	if len(group) > 1 && errors.Join(errs...) == nil {
+		epochs := make([]int, len(group))
+		for k := range ts {
+			epochs[k] = ts[k].Options.Epochs
+		}
+		rs, err := crossValidateAt(ctx, data, Config{Protocol: cfg.Protocol, Options: ts[0].Options, SplitSeed: &split}, epochs)
+		if err == nil {
+			for k := range ts {
+				ts[k].Result, ts[k].Elapsed = rs[k], rs[k].Elapsed
+				ts[k].Score, ts[k].SD = rs[k].Score(cfg.Metric)
+			}
+			return ts
+		}
+	}
+	for k := range ts {
+		start := time.Now()
+		err := errs[k]
+		if err == nil {
+			ts[k].Result, err = Run(ctx, data, Config{Protocol: cfg.Protocol, Options: ts[k].Options, SplitSeed: &split})
+		}
+		ts[k].Elapsed, ts[k].Err = time.Since(start), err
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			ts[k].Score, ts[k].SD = ts[k].Result.Score(cfg.Metric)
+		}
+	}
+	return ts
 }
 
 // Rank orders trials best first by m; failed trials go last, ties keep

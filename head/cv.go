@@ -3,6 +3,7 @@ package head
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"gonum.org/v1/gonum/stat"
 )
@@ -98,32 +99,75 @@ func CrossValidate(ctx context.Context, data Data, k int, opts Options) (CVResul
 // CrossValidateFolds is CrossValidate on given folds, e.g. folds shared by
 // several configurations so that they are compared on the same rows.
 func CrossValidateFolds(ctx context.Context, data Data, splits []Split, opts Options) (CVResult, error) {
-	res := CVResult{Confusion: make([][]int, data.Classes)}
-	for i := range res.Confusion {
-		res.Confusion[i] = make([]int, data.Classes)
+	res, err := CrossValidateFoldsAt(ctx, data, splits, opts, []int{opts.Epochs})
+	if len(res) == 0 {
+		return CVResult{}, err
 	}
-	var trainAcc, valAcc []float64
+	return res[0], err
+}
+
+// CrossValidateFoldsAt is CrossValidateFolds for several epoch counts at
+// once: res[i] is what CrossValidateFolds gives with opts.Epochs = epochs[i],
+// to the bit, from one run per fold of the largest count. Adam's first e
+// epochs do not depend on how many follow (folds train without early
+// stopping), so the run's head after epoch e is the head of e epochs.
+// L-BFGS takes no epochs: it trains once, and every count gets its result.
+func CrossValidateFoldsAt(ctx context.Context, data Data, splits []Split, opts Options, epochs []int) ([]CVResult, error) {
+	if len(epochs) == 0 {
+		return nil, fmt.Errorf("head: no epoch counts to cross-validate")
+	}
+	longest := slices.Max(epochs)
+	res := make([]CVResult, len(epochs))
+	for k := range res {
+		res[k].Confusion = make([][]int, data.Classes)
+		for i := range res[k].Confusion {
+			res[k].Confusion[i] = make([]int, data.Classes)
+		}
+	}
+	trainAcc, valAcc := make([][]float64, len(epochs)), make([][]float64, len(epochs))
 	for f, s := range splits {
 		train, val := data.Subset(s.Train), data.Subset(s.Val)
 		o := opts
 		// Early stopping would choose epochs on the held-out fold and so
 		// leak it into the estimate; folds train for the full Epochs.
 		o.OnEpoch, o.Patience = nil, 0
+		o.Epochs = longest
+		record := func(k int, layer *Dense, hist History) {
+			tm, vm := Evaluate(layer, train), Evaluate(layer, val)
+			r := &res[k]
+			r.Folds = append(r.Folds, Fold{TrainAccuracy: tm.Accuracy, ValAccuracy: vm.Accuracy, ValLoss: vm.Loss, ValMacroF1: vm.MacroF1, TrainRows: train.Len(), ValRows: val.Len(), History: hist})
+			trainAcc[k] = append(trainAcc[k], tm.Accuracy)
+			valAcc[k] = append(valAcc[k], vm.Accuracy)
+			for t := range vm.Confusion {
+				for p, n := range vm.Confusion[t] {
+					r.Confusion[t][p] += n
+				}
+			}
+		}
+		o.at = func(epoch int, layer *Dense) {
+			for k, e := range epochs {
+				if e == epoch && e < longest {
+					// The history so far is Train's, filled in below.
+					record(k, layer, History{Epochs: make([]Epoch, e)})
+				}
+			}
+		}
 		layer, hist, err := Train(ctx, train, &val, o)
 		if err != nil {
 			return res, fmt.Errorf("fold %d: %w", f+1, err)
 		}
-		tm, vm := Evaluate(layer, train), Evaluate(layer, val)
-		res.Folds = append(res.Folds, Fold{TrainAccuracy: tm.Accuracy, ValAccuracy: vm.Accuracy, ValLoss: vm.Loss, ValMacroF1: vm.MacroF1, TrainRows: train.Len(), ValRows: val.Len(), History: hist})
-		trainAcc = append(trainAcc, tm.Accuracy)
-		valAcc = append(valAcc, vm.Accuracy)
-		for t := range vm.Confusion {
-			for p, n := range vm.Confusion[t] {
-				res.Confusion[t][p] += n
+		for k, e := range epochs {
+			if e == longest || opts.Solver == SolverLBFGS {
+				record(k, layer, hist)
+				continue
 			}
+			folds := res[k].Folds
+			copy(folds[len(folds)-1].History.Epochs, hist.Epochs[:e])
 		}
 	}
-	res.MeanTrainAccuracy = stat.Mean(trainAcc, nil)
-	res.MeanValAccuracy, res.SDValAccuracy = stat.MeanStdDev(valAcc, nil)
+	for k := range res {
+		res[k].MeanTrainAccuracy = stat.Mean(trainAcc[k], nil)
+		res[k].MeanValAccuracy, res[k].SDValAccuracy = stat.MeanStdDev(valAcc[k], nil)
+	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -453,6 +454,40 @@ func TestLoadRejectsDamagedFiles(t *testing.T) {
 		_, err := head.Load(p)
 		if !errors.Is(err, head.ErrBadHeadFile) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: error %v, want ErrBadHeadFile naming the file and %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestCrossValidateFoldsAtIsSeparateRuns: one long run per fold gives, for
+// each shorter epoch count, exactly what a cross-validation with that
+// count gives, for Adam (heads taken mid-run) and L-BFGS (no epochs).
+func TestCrossValidateFoldsAtIsSeparateRuns(t *testing.T) {
+	data := blobs(8, 3, 20, 6, 2.5)
+	folds, err := head.StratifiedFolds(data.Y, data.Classes, 3, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epochs := []int{3, 7, 5, 7}
+	for _, solver := range []string{head.SolverAdam, head.SolverLBFGS} {
+		opts := head.DefaultOptions()
+		opts.Solver, opts.L2, opts.MaxIter = solver, 1e-3, 20
+		got, err := head.CrossValidateFoldsAt(context.Background(), data, folds, opts, epochs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, e := range epochs {
+			o := opts
+			o.Epochs = e
+			want, err := head.CrossValidateFolds(context.Background(), data, folds, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got[k], want) {
+				t.Errorf("%s, %d epochs: shared run\n%+v\nseparate run\n%+v", solver, e, got[k], want)
+			}
+		}
+		if solver == head.SolverAdam && got[0].MeanValAccuracy == got[1].MeanValAccuracy && got[0].Folds[0].ValLoss == got[1].Folds[0].ValLoss {
+			t.Errorf("3 and 7 epochs scored the same: the counts were not told apart")
 		}
 	}
 }

@@ -42,3 +42,8 @@ func (l *Dense) kernel32() []float32 {
 	}
 	return wt
 }
+
+// Kernels names the products' implementation on this machine and build:
+// "avx512" or "avx2" (amd64 assembly) or "go" (plain Go, also what the build
+// tag purego forces).
+func Kernels() string { return kernel.Name() }

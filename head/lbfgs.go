@@ -201,8 +201,8 @@ func denseOf(theta []float64, d, c int) *Dense {
 	return &Dense{W: mat.NewDense(d, c, slices.Clone(theta[:d*c])), B: slices.Clone(theta[d*c:])}
 }
 
-// trainLBFGS fits the head to the full-batch objective from zero weights
-// (the problem is convex, so the start only changes the path), stopping when
+// trainLBFGS fits the head to the full-batch objective from zero weights,
+// or opts.Init (the problem is convex, so the start only changes the path), stopping when
 // the gradient's largest component is below opts.Tol or after opts.MaxIter
 // iterations. Each iteration is one epoch of the history.
 func trainLBFGS(ctx context.Context, train Data, val *Data, opts Options) (*Dense, History, error) {
@@ -219,6 +219,10 @@ func trainLBFGS(ctx context.Context, train Data, val *Data, opts Options) (*Dens
 		Recorder:  rec,
 	}
 	theta := make([]float64, obj.d*obj.c+obj.c)
+	if opts.Init != nil {
+		copy(theta, opts.Init.W.RawMatrix().Data)
+		copy(theta[obj.d*obj.c:], opts.Init.B)
+	}
 	res, err := optimize.Minimize(obj.problem(), theta, settings, &optimize.LBFGS{Linesearcher: &optimize.MoreThuente{}, Store: 10})
 	if rec.err != nil {
 		return nil, hist, rec.err

@@ -48,12 +48,24 @@ type Options struct {
 	// layer has them folded into its kernel and bias, so it takes raw
 	// embeddings like any other.
 	Standardize bool
+	// Init, if set, is where L-BFGS starts instead of zero weights (it
+	// must take the data's dimension and classes): a warm start along a
+	// path of L2 strengths, as scikit-learn's LogisticRegressionCV runs its
+	// C grid. The problem is convex, so to the tolerance the optimum is the
+	// same; what changes is how many iterations reach it. Adam and
+	// Standardize ignore it.
+	Init *Dense
 	// Threads is how many goroutines one training run uses (0 means 1).
 	// The weights do not depend on it: each goroutine takes fixed rows and
 	// classes of a step, and the sums across them are taken in order.
 	Threads int
 	// OnEpoch, if set, is called after each epoch (for logging).
 	OnEpoch func(Epoch)
+
+	// at, if set, is called after each Adam epoch with the layer as it
+	// stands (to be read, not kept): CrossValidateFoldsAt takes the heads
+	// of shorter runs from one long one.
+	at func(epoch int, layer *Dense)
 }
 
 // DefaultOptions returns Keras' defaults: Adam(0.001, 0.9, 0.999, 1e-7),
@@ -140,6 +152,7 @@ func Train(ctx context.Context, train Data, val *Data, opts Options) (*Dense, Hi
 	if !opts.Standardize {
 		return solve(ctx, train, val, opts)
 	}
+	opts.Init = nil // it takes raw embeddings, not standardised ones
 	s := fitStandardizer(train)
 	train = s.apply(train)
 	if val != nil {
@@ -183,6 +196,9 @@ func solve(ctx context.Context, train Data, val *Data, opts Options) (*Dense, Hi
 		if opts.OnEpoch != nil {
 			opts.OnEpoch(e)
 		}
+		if opts.at != nil {
+			opts.at(epoch, layer)
+		}
 		if opts.Patience > 0 {
 			if e.ValLoss < bestLoss {
 				bestLoss, wait, best, hist.BestEpoch = e.ValLoss, 0, layer.Clone(), epoch
@@ -214,6 +230,9 @@ func checkOptions(train Data, val *Data, opts Options) error {
 	}
 	if err := opts.Check(val != nil); err != nil {
 		return err
+	}
+	if l := opts.Init; l != nil && opts.Solver == SolverLBFGS && (l.Inputs() != train.Dim() || l.Classes() != train.Classes) {
+		return fmt.Errorf("head: the starting head takes %d-d embeddings and %d classes, the data %d and %d", l.Inputs(), l.Classes(), train.Dim(), train.Classes)
 	}
 	if opts.ClassWeights != nil && len(opts.ClassWeights) != train.Classes {
 		return fmt.Errorf("head: %d class weights for %d classes", len(opts.ClassWeights), train.Classes)

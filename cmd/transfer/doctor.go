@@ -18,6 +18,7 @@ import (
 	"github.com/transfer-go/transfer/backbone"
 	"github.com/transfer-go/transfer/cmd/transfer/internal/tutorial"
 	"github.com/transfer-go/transfer/dataset"
+	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/download"
 	"github.com/transfer-go/transfer/internal/fixture/mobilenet"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
@@ -69,7 +70,7 @@ func doctor(c *cli.Context) error {
 	}
 	var fs []finding
 	fs = append(fs, doctorRuntime(c, device)...)
-	fs = append(fs, doctorJPEG(), doctorCores(c))
+	fs = append(fs, doctorJPEG(), doctorCores(c), doctorKernels())
 	fs = append(fs, doctorCache(c)...)
 	fs = append(fs, doctorModels(c)...)
 	if c.Bool(onlineFlag.Name) {
@@ -178,6 +179,19 @@ func doctorCores(c *cli.Context) finding {
 			n, runtime.GOMAXPROCS(0), n, n, defaults.Batch)}
 	if n == 1 {
 		f.Status, f.Fix = findingWarn, "one core: decoding and inference take turns; extraction runs at about half the speed of two cores"
+	}
+	return f
+}
+
+// doctorKernels says which of the head's kernels run here: plain Go is a
+// tenth of the speed, and on amd64 means a CPU without AVX2 or a purego
+// build.
+func doctorKernels() finding {
+	k := head.Kernels()
+	f := finding{Check: "head kernels", Status: findingOK, Detail: k + ": training and prediction at this CPU's vector width"}
+	if k == "go" {
+		f.Status, f.Detail = findingWarn, "go: plain Go products, about a tenth of the AVX2 speed"
+		f.Fix = "on amd64: a CPU with AVX2 and FMA, and a build without -tags purego; elsewhere this is what the head runs"
 	}
 	return f
 }

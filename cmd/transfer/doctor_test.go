@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/transfer-go/transfer/head"
 	"github.com/transfer-go/transfer/internal/fixture/ortest"
 	"github.com/transfer-go/transfer/internal/turbojpeg"
 )
@@ -35,6 +36,13 @@ func TestDoctor(t *testing.T) {
 	fs, code := doctorFindings(t, dir, nil)
 	if code != 0 || fs["onnxruntime"].Status != findingOK || !strings.Contains(fs["onnxruntime"].Detail, "ONNX Runtime 1.") || fs["cores"].Status == "" {
 		t.Errorf("healthy machine: exit %d, %+v", code, fs)
+	}
+	wantKernels := findingOK
+	if head.Kernels() == "go" {
+		wantKernels = findingWarn
+	}
+	if k := fs["head kernels"]; k.Status != wantKernels || !strings.HasPrefix(k.Detail, head.Kernels()+":") {
+		t.Errorf("head kernels: %+v, want %s (%s)", k, head.Kernels(), wantKernels)
 	}
 	if fs["cache"].Status != findingOK || !strings.Contains(fs["cache"].Detail, "does not exist yet") {
 		t.Errorf("cache: %+v", fs["cache"])

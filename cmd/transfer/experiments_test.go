@@ -215,10 +215,12 @@ func TestAugment(t *testing.T) {
 }
 
 // TestSweepInterrupted: Ctrl-C keeps the configurations that finished,
-// recorded, and prints their table.
+// recorded, and prints their table. The ten epoch counts of one rate train
+// together (one run per fold), so the first rate's ten finish at once and
+// the second's are interrupted.
 func TestSweepInterrupted(t *testing.T) {
 	dir := experimentDir(t)
-	cmd := command(t, dir, nil, "sweep", "--model", "model.onnx", "--data", "images", "--cv", "2", "--parallel", "1",
+	cmd := command(t, dir, nil, "sweep", "--model", "model.onnx", "--data", "images", "--cv", "2", "--parallel", "1", "--lr", "0.001,0.002",
 		"--epochs", "30000,30001,30002,30003,30004,30005,30006,30007,30008,30009")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -246,7 +248,7 @@ func TestSweepInterrupted(t *testing.T) {
 		t.Fatalf("exit %v, want %d\n%s", err, exitInterrupted, stderr.String())
 	}
 	rows := strings.Count(stdout.String(), " 3000")
-	if !strings.Contains(stdout.String(), "ranked by validation accuracy") || rows == 0 || !strings.Contains(stderr.String(), "of 10 configurations finished (recorded") {
+	if !strings.Contains(stdout.String(), "ranked by validation accuracy") || rows == 0 || !strings.Contains(stderr.String(), "10 of 20 configurations finished (recorded") {
 		t.Errorf("after Ctrl-C:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }
