@@ -13,8 +13,8 @@ var (
 
 	available = hasAVX512 || hasAVX2
 
-	avx512 = set{"avx512", dots4, dots1, outer4, outer1, adam8, dots4r4, dots1r4, dots4x64, dots1x64, outer4x64, outer1x64}
-	avx2   = set{"avx2", dots4AVX2, dots1AVX2, outer4AVX2, outer1AVX2, adam8AVX2, dots4r4AVX2, dots1r4AVX2, dots4x64AVX2, dots1x64AVX2, outer4x64AVX2, outer1x64AVX2}
+	avx512 = set{"avx512", dots4, dots1, outer4, outer2, outer1, adam8, dots4r4, dots2r4, dots1r4, dots4x64, dots1x64, outer4x64, outer1x64}
+	avx2   = set{"avx2", dots4AVX2, dots1AVX2, outer4AVX2, nil, outer1AVX2, adam8AVX2, dots4r4AVX2, nil, dots1r4AVX2, dots4x64AVX2, dots1x64AVX2, outer4x64AVX2, outer1x64AVX2}
 	asm    = best()
 )
 
@@ -24,9 +24,11 @@ type set struct {
 	dots4     func(z, x, w *float32, ld, n int)
 	dots1     func(x, w *float32, n int) float32
 	outer4    func(gp *float32, ld int, a *float32, c int, rows *[]float32, nrows, n int)
+	outer2    func(gp *float32, ld int, a *float32, c int, rows *[]float32, nrows, n int) // nil: two outer1
 	outer1    func(gp, a *float32, c int, rows *[]float32, nrows, n int)
 	adam8     func(w *float64, w32, gp *float32, m, v *float64, n int, alpha, c1, c2, eps, l2x2 float64) float64
 	dots4r4   func(z *float32, c int, rows *[]float32, w *float32, ld, n int)
+	dots2r4   func(z *float32, c int, rows *[]float32, w *float32, ld, n int) // nil: two dots1r4
 	dots1r4   func(z *float32, c int, rows *[]float32, w *float32, n int)
 	dots4x64  func(z *float64, x *float32, w *float64, ld, n int)
 	dots1x64  func(x *float32, w *float64, n int) float64
@@ -75,6 +77,9 @@ func dots1(x, w *float32, n int) float32
 
 //go:noescape
 func outer4(gp *float32, ld int, a *float32, c int, rows *[]float32, nrows, n int)
+
+//go:noescape
+func outer2(gp *float32, ld int, a *float32, c int, rows *[]float32, nrows, n int)
 
 //go:noescape
 func outer1(gp, a *float32, c int, rows *[]float32, nrows, n int)
@@ -140,6 +145,10 @@ func outerFast(g, a []float32, lda int, rows [][]float32) {
 	j := 0
 	for ; j+4 <= c; j += 4 {
 		asm.outer4(&g[j*d], d, &a[j], lda, &rows[0], len(rows), n)
+	}
+	if j+2 <= c && asm.outer2 != nil && n%64 == 0 {
+		asm.outer2(&g[j*d], d, &a[j], lda, &rows[0], len(rows), n)
+		j += 2
 	}
 	for ; j < c; j++ {
 		asm.outer1(&g[j*d], &a[j], lda, &rows[0], len(rows), n)
@@ -227,6 +236,9 @@ func addOuter64Fast(g, a []float64, lda int, rows [][]float32) {
 func dots4r4(z *float32, c int, rows *[]float32, w *float32, ld, n int)
 
 //go:noescape
+func dots2r4(z *float32, c int, rows *[]float32, w *float32, ld, n int)
+
+//go:noescape
 func dots1r4(z *float32, c int, rows *[]float32, w *float32, n int)
 
 func dotsRowsFast(z []float32, ldz int, rows [][]float32, w []float32) {
@@ -239,6 +251,10 @@ func dotsRowsFast(z []float32, ldz int, rows [][]float32, w []float32) {
 		j := 0
 		for ; j+4 <= c; j += 4 {
 			asm.dots4r4(&zr[j], ldz, &rows[r], &w[j*d], d, n)
+		}
+		if j+2 <= c && asm.dots2r4 != nil {
+			asm.dots2r4(&zr[j], ldz, &rows[r], &w[j*d], d, n)
+			j += 2
 		}
 		for ; j < c; j++ {
 			asm.dots1r4(&zr[j], ldz, &rows[r], &w[j*d], n)

@@ -212,7 +212,7 @@ func load(dir, cache string) error {
 		return err
 	}
 	x, vectors = nil, nil
-	fmt.Printf("float64 matrix for training: %.1f s, %s\n", time.Since(t0).Seconds(), rss())
+	fmt.Printf("float32 matrix for training: %.1f s, %s\n", time.Since(t0).Seconds(), rss())
 	t0 = time.Now()
 	opts := head.DefaultOptions()
 	opts.Epochs = 1
