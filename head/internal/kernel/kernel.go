@@ -26,17 +26,8 @@ func Outer(g, a []float32, lda int, rows [][]float32) {
 		clear(g)
 		return
 	}
-	d := len(rows[0])
-	k := len(g) / max(d, 1)
-	if len(g) != k*d || k > lda || len(a) < (len(rows)-1)*lda+k {
-		panic(fmt.Sprintf("kernel: Outer: g of %d for rows of %d, a of %d with stride %d for %d rows", len(g), d, len(a), lda, len(rows)))
-	}
-	for _, r := range rows {
-		if len(r) != d {
-			panic(fmt.Sprintf("kernel: Outer: rows of %d and %d values", d, len(r)))
-		}
-	}
-	if !fast || d < block || k == 0 {
+	d := checkOuter("Outer", len(g), len(a), lda, rows)
+	if !fast || d < block || len(g) == 0 {
 		outerGo(g, a, lda, rows)
 		return
 	}
@@ -104,17 +95,8 @@ func AddOuter64(g, a []float64, lda int, rows [][]float32) {
 	if len(rows) == 0 {
 		return
 	}
-	d := len(rows[0])
-	k := len(g) / max(d, 1)
-	if len(g) != k*d || k > lda || len(a) < (len(rows)-1)*lda+k {
-		panic(fmt.Sprintf("kernel: AddOuter64: g of %d for rows of %d, a of %d with stride %d for %d rows", len(g), d, len(a), lda, len(rows)))
-	}
-	for _, r := range rows {
-		if len(r) != d {
-			panic(fmt.Sprintf("kernel: AddOuter64: rows of %d and %d values", d, len(r)))
-		}
-	}
-	if !fast || d < block64 || k == 0 {
+	d := checkOuter("AddOuter64", len(g), len(a), lda, rows)
+	if !fast || d < block64 || len(g) == 0 {
 		addOuter64Go(g, a, lda, rows)
 		return
 	}
@@ -147,4 +129,20 @@ func DotsRows(z []float32, ldz int, rows [][]float32, w []float32) {
 		return
 	}
 	dotsRowsFast(z, ldz, rows, w)
+}
+
+// checkOuter panics unless g (n values), a (na values, rows of lda) and rows
+// fit one another, and returns the rows' length.
+func checkOuter(name string, n, na, lda int, rows [][]float32) int {
+	d := len(rows[0])
+	k := n / max(d, 1)
+	if n != k*d || k > lda || na < (len(rows)-1)*lda+k {
+		panic(fmt.Sprintf("kernel: %s: g of %d for rows of %d, a of %d with stride %d for %d rows", name, n, d, na, lda, len(rows)))
+	}
+	for _, r := range rows {
+		if len(r) != d {
+			panic(fmt.Sprintf("kernel: %s: rows of %d and %d values", name, d, len(r)))
+		}
+	}
+	return d
 }

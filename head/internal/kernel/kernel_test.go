@@ -318,147 +318,75 @@ func TestShapesRefused(t *testing.T) {
 	}
 }
 
-func BenchmarkDots(b *testing.B) {
+// eachSet runs the benchmark f once with the assembly (the set in
+// $KERNEL_SET, e.g. avx2, or the best) and once with the Go kernels, each
+// under its name; flops is the work of one call, for GFLOP/s.
+func eachSet(b *testing.B, flops float64, f func()) {
 	for _, fast := range []bool{true, false} {
 		was := SetFast(fast)
-		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
+		if name := os.Getenv("KERNEL_SET"); fast && name != "" {
 			for _, s := range sets() {
-				if s.name == bench {
+				if s.name == name {
 					use(s)
 				}
 			}
 		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		x, w, z := randomF32(rng, 1280), randomF32(rng, 10*1280), make([]float32, 10)
 		b.Run(Name(), func(b *testing.B) {
-			b.SetBytes(4 * 1280)
 			for i := 0; i < b.N; i++ {
-				Dots(z, x, w)
+				f()
 			}
-			b.ReportMetric(float64(b.N)*2*1280*10/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if flops > 0 {
+				b.ReportMetric(float64(b.N)*flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			}
 		})
 		SetFast(was)
 	}
+}
+
+func benchRows(rng *rand.Rand, n int) [][]float32 {
+	rows := make([][]float32, n)
+	for r := range rows {
+		rows[r] = randomF32(rng, 1280)
+	}
+	return rows
+}
+
+func BenchmarkDots(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, w, z := randomF32(rng, 1280), randomF32(rng, 10*1280), make([]float32, 10)
+	eachSet(b, 2*1280*10, func() { Dots(z, x, w) })
 }
 
 func BenchmarkDotsRows(b *testing.B) {
-	for _, fast := range []bool{true, false} {
-		was := SetFast(fast)
-		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
-			for _, s := range sets() {
-				if s.name == bench {
-					use(s)
-				}
-			}
-		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		rows := make([][]float32, 32)
-		for r := range rows {
-			rows[r] = randomF32(rng, 1280)
-		}
-		w, z := randomF32(rng, 10*1280), make([]float32, 32*10)
-		b.Run(Name(), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				DotsRows(z, 10, rows, w)
-			}
-			b.ReportMetric(float64(b.N)*2*32*1280*10/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		SetFast(was)
-	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := benchRows(rng, 32)
+	w, z := randomF32(rng, 10*1280), make([]float32, 32*10)
+	eachSet(b, 2*32*1280*10, func() { DotsRows(z, 10, rows, w) })
 }
 
 func BenchmarkOuter(b *testing.B) {
-	for _, fast := range []bool{true, false} {
-		was := SetFast(fast)
-		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
-			for _, s := range sets() {
-				if s.name == bench {
-					use(s)
-				}
-			}
-		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		rows := make([][]float32, 32)
-		for r := range rows {
-			rows[r] = randomF32(rng, 1280)
-		}
-		a, g := randomF32(rng, 32*10), make([]float32, 10*1280)
-		b.Run(Name(), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				Outer(g, a, 10, rows)
-			}
-			b.ReportMetric(float64(b.N)*2*32*1280*10/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		SetFast(was)
-	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := benchRows(rng, 32)
+	a, g := randomF32(rng, 32*10), make([]float32, 10*1280)
+	eachSet(b, 2*32*1280*10, func() { Outer(g, a, 10, rows) })
 }
 
 func BenchmarkDots64(b *testing.B) {
-	for _, fast := range []bool{true, false} {
-		was := SetFast(fast)
-		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
-			for _, s := range sets() {
-				if s.name == bench {
-					use(s)
-				}
-			}
-		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		x, w, z := randomF32(rng, 1280), randomF64(rng, 10*1280), make([]float64, 10)
-		b.Run(Name(), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				Dots64(z, x, w)
-			}
-			b.ReportMetric(float64(b.N)*2*1280*10/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		SetFast(was)
-	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, w, z := randomF32(rng, 1280), randomF64(rng, 10*1280), make([]float64, 10)
+	eachSet(b, 2*1280*10, func() { Dots64(z, x, w) })
 }
 
 func BenchmarkAddOuter64(b *testing.B) {
-	for _, fast := range []bool{true, false} {
-		was := SetFast(fast)
-		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
-			for _, s := range sets() {
-				if s.name == bench {
-					use(s)
-				}
-			}
-		}
-		rng := rand.New(rand.NewPCG(1, 2))
-		rows := make([][]float32, 256)
-		for r := range rows {
-			rows[r] = randomF32(rng, 1280)
-		}
-		a, g := randomF64(rng, 256*10), make([]float64, 10*1280)
-		b.Run(Name(), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				AddOuter64(g, a, 10, rows)
-			}
-			b.ReportMetric(float64(b.N)*2*256*1280*10/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		SetFast(was)
-	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := benchRows(rng, 256)
+	a, g := randomF64(rng, 256*10), make([]float64, 10*1280)
+	eachSet(b, 2*256*1280*10, func() { AddOuter64(g, a, 10, rows) })
 }
 
 func BenchmarkAdamStep(b *testing.B) {
-	for _, fast := range []bool{true, false} {
-		was := SetFast(fast)
-		if bench := os.Getenv("KERNEL_SET"); fast && bench != "" {
-			for _, s := range sets() {
-				if s.name == bench {
-					use(s)
-				}
-			}
-		}
-		n := 12800
-		w, m, v := make([]float64, n), make([]float64, n), make([]float64, n)
-		w32, g := make([]float32, n), randomF32(rand.New(rand.NewPCG(1, 2)), n)
-		b.Run(Name(), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				AdamStep(w, w32, g, m, v, 0.001, 0.1, 0.001, 1e-7, 0)
-			}
-		})
-		SetFast(was)
-	}
+	n := 12800
+	w, m, v := make([]float64, n), make([]float64, n), make([]float64, n)
+	w32, g := make([]float32, n), randomF32(rand.New(rand.NewPCG(1, 2)), n)
+	eachSet(b, 0, func() { AdamStep(w, w32, g, m, v, 0.001, 0.1, 0.001, 1e-7, 0) })
 }
