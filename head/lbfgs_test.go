@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas/blas32"
@@ -178,3 +179,41 @@ func TestLBFGSCancelled(t *testing.T) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 }
+
+// TestLBFGSWarmStart: from the optimum of a nearby strength L-BFGS reaches
+// the same optimum as from zero, in fewer iterations; a head of another
+// shape is refused.
+func TestLBFGSWarmStart(t *testing.T) {
+	data := classData(400, 64, 5)
+	o := DefaultOptions()
+	o.Solver, o.L2, o.Tol = SolverLBFGS, 1e-3, 1e-7
+	near, _, err := Train(context.Background(), data, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.L2 = 1e-4
+	cold, coldHist, err := Train(context.Background(), data, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Init = near
+	warm, warmHist, err := Train(context.Background(), data, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same minimum: the objective agrees to what the tolerance leaves,
+	// and so do the probabilities.
+	fw, fc := batchLoss(warm, dense64(data.X), data.Y, nil, o.L2), batchLoss(cold, dense64(data.X), data.Y, nil, o.L2)
+	pw, pc := warm.PredictRows(nil, data.X), cold.PredictRows(nil, data.X)
+	if math.Abs(fw-fc) > 1e-8*fc || !mat.EqualApprox(pw, pc, 1e-4) {
+		t.Errorf("warm start reached another optimum: loss %.12g, from zero %.12g", fw, fc)
+	}
+	if !(warmHist.Iterations < coldHist.Iterations) || !warmHist.Converged {
+		t.Errorf("warm start took %d iterations (converged %v), from zero %d", warmHist.Iterations, warmHist.Converged, coldHist.Iterations)
+	}
+	o.Init = NewDense(5, 3, rand.New(rand.NewPCG(1, 1)))
+	if _, _, err := Train(context.Background(), data, nil, o); err == nil || !strings.Contains(err.Error(), "starting head takes 5-d embeddings") {
+		t.Errorf("a starting head of another shape: %v", err)
+	}
+}
+
