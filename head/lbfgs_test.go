@@ -216,4 +216,3 @@ func TestLBFGSWarmStart(t *testing.T) {
 		t.Errorf("a starting head of another shape: %v", err)
 	}
 }
-
