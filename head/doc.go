@@ -17,7 +17,8 @@
 // Adam's products (logits and the kernel's gradient) run in float32, as
 // Keras' do; the weights, Adam's moments, the softmax and the loss are
 // float64. L-BFGS computes its products in float64 from the float32 rows,
-// since its line search and tolerance look below float32's resolution.
+// since its line search and tolerance look below float32's resolution;
+// from a tolerance of 1e-5 on, where they do not, in float32.
 // On amd64 the products run in assembly (AVX-512, or AVX2 with FMA) chosen
 // at run time, elsewhere (and with the build tag purego) in plain Go; these
 // sum in different orders, so heads trained with each agree to float32

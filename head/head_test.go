@@ -86,12 +86,19 @@ func TestThreadsChangeNoBit(t *testing.T) {
 	for i := range w {
 		w[i] = 0.5 + float64(i)/10
 	}
-	for _, solver := range []string{head.SolverAdam, head.SolverLBFGS} {
+	// L-BFGS twice: with float64 products (the default tolerance) and
+	// float32 ones (1e-4).
+	for _, run := range []struct {
+		solver string
+		tol    float64
+	}{{head.SolverAdam, 1e-6}, {head.SolverLBFGS, 1e-6}, {head.SolverLBFGS, 1e-4}} {
+		solver := run.solver
 		var first *head.Dense
 		var firstHist head.History
 		for _, threads := range []int{1, 2, 3} {
 			opts := head.DefaultOptions()
 			opts.Solver, opts.Epochs, opts.MaxIter, opts.L2, opts.ClassWeights, opts.Threads = solver, 4, 15, 1e-3, w, threads
+			opts.Tol = run.tol
 			l, hist, err := head.Train(context.Background(), data, nil, opts)
 			if err != nil {
 				t.Fatal(err)

@@ -216,3 +216,34 @@ func TestLBFGSWarmStart(t *testing.T) {
 		t.Errorf("a starting head of another shape: %v", err)
 	}
 }
+
+// TestObjectiveFloat32Products pins what float32 products cost the
+// objective (a tolerance of float32Tol or more): its value and gradient
+// agree with the float64 products' to float32's rounding.
+func TestObjectiveFloat32Products(t *testing.T) {
+	data := classData(300, 200, 4)
+	rng := rand.New(rand.NewPCG(3, 3))
+	d, c := data.Dim(), data.Classes
+	theta := make([]float64, d*c+c)
+	for i := range theta {
+		theta[i] = rng.NormFloat64() * 0.05
+	}
+	o64 := newObjective(data, Options{L2: 1e-3, Tol: 1e-6})
+	o32 := newObjective(data, Options{L2: 1e-3, Tol: float32Tol})
+	if o64.f32 || !o32.f32 {
+		t.Fatalf("float32 products at tolerance 1e-6: %v, at %g: %v", o64.f32, float32Tol, o32.f32)
+	}
+	o64.eval(theta)
+	o32.eval(theta)
+	if math.Abs(o32.f-o64.f) > 1e-6*o64.f {
+		t.Errorf("loss %v with float32 products, %v with float64", o32.f, o64.f)
+	}
+	var worst, scale float64
+	for i := range o64.grad {
+		worst = math.Max(worst, math.Abs(o32.grad[i]-o64.grad[i]))
+		scale = math.Max(scale, math.Abs(o64.grad[i]))
+	}
+	if worst > 1e-5*scale || worst == 0 {
+		t.Errorf("gradients differ by %g (largest component %g): want float32 rounding, not 0 and not more", worst, scale)
+	}
+}
