@@ -39,18 +39,18 @@ type objective struct {
 	d, c    int
 	team    *team
 
-	z       []float64     // n×C logits, then their gradient
-	loss    []float64     // each row's weighted loss
-	hits    []int         // each chunk's correct predictions
-	wt      []float64     // C×D: the kernel, transposed (kernel.go)
-	gwt     [][]float64   // each chunk's C×D share of the kernel's gradient
+	z    []float64   // n×C logits, then their gradient
+	loss []float64   // each row's weighted loss
+	hits []int       // each chunk's correct predictions
+	wt   []float64   // C×D: the kernel, transposed (kernel.go)
+	gwt  [][]float64 // each chunk's C×D share of the kernel's gradient
 
 	// With float32 products (see float32Tol): the kernel in float32, and
 	// per goroutine a block's products and gradient.
-	f32  bool
-	wt32 []float32
-	z32  [][]float32
-	g32  [][]float32
+	f32     bool
+	wt32    []float32
+	z32     [][]float32
+	g32     [][]float32
 	rows    [][][]float32 // each part's block of rows
 	b       []float64     // the bias being evaluated
 	x       []float64     // the θ of the remembered values
