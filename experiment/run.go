@@ -73,10 +73,7 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 	res := &Result{Protocol: p.String(), Options: cfg.Options}
 	o := cfg.Options
 	used := Used(o)
-	splitSeed := o.Seed
-	if cfg.SplitSeed != nil {
-		splitSeed = *cfg.SplitSeed
-	}
+	splitSeed := cfg.splitSeed()
 	if p.Kind == CrossValidation {
 		rs, err := crossValidateAt(ctx, data, cfg, []int{o.Epochs})
 		if err != nil {
@@ -117,6 +114,15 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// splitSeed is the seed of the split or the folds: SplitSeed if set, else
+// the training seed.
+func (cfg Config) splitSeed() uint64 {
+	if cfg.SplitSeed != nil {
+		return *cfg.SplitSeed
+	}
+	return cfg.Options.Seed
+}
+
 // crossValidateAt runs cfg's cross-validation, without a kept head, once
 // for each epoch count: the results of Run for each, from one run per fold
 // of the longest (head.CrossValidateFoldsAt). The time is shared among them
@@ -124,11 +130,7 @@ func Run(ctx context.Context, data head.Data, cfg Config) (*Result, error) {
 func crossValidateAt(ctx context.Context, data head.Data, cfg Config, epochs []int) ([]*Result, error) {
 	start := time.Now()
 	o := cfg.Options
-	splitSeed := o.Seed
-	if cfg.SplitSeed != nil {
-		splitSeed = *cfg.SplitSeed
-	}
-	folds, err := head.StratifiedFolds(data.Y, data.Classes, cfg.Protocol.Folds, splitSeed, data.Keys...)
+	folds, err := head.StratifiedFolds(data.Y, data.Classes, cfg.Protocol.Folds, cfg.splitSeed(), data.Keys...)
 	if err != nil {
 		return nil, err
 	}

@@ -93,10 +93,10 @@ func (l *Dense) PredictRows(dst *mat.Dense, x blas32.General) *mat.Dense {
 	}
 	c := l.Classes()
 	if dst == nil {
-		dst = mat.NewDense(max(x.Rows, 1), c, nil)
 		if x.Rows == 0 {
 			return &mat.Dense{}
 		}
+		dst = mat.NewDense(x.Rows, c, nil)
 	} else if r, cc := dst.Dims(); r != x.Rows || cc != c {
 		panic(mat.ErrShape)
 	}

@@ -17,8 +17,21 @@ import "github.com/transfer-go/transfer/head/internal/kernel"
 // transposed kernel wt in float32. z32 is scratch of C values.
 func logits(z []float64, z32, x, wt []float32, b []float64) {
 	kernel.Dots(z32, x, wt)
-	for j, v := range z32 {
-		z[j] = float64(v) + b[j]
+	addBias(z, z32, b)
+}
+
+// addBias sets z, rows of len(b) logits, to the float32 products plus the
+// bias.
+func addBias(z []float64, products []float32, b []float64) {
+	for i, v := range products {
+		z[i] = float64(v) + b[i%len(b)]
+	}
+}
+
+// narrow writes src into dst in float32.
+func narrow(dst []float32, src []float64) {
+	for i, v := range src {
+		dst[i] = float32(v)
 	}
 }
 

@@ -121,9 +121,7 @@ func (o *objective) eval(theta []float64) {
 	o.b = theta[d*c:]
 	transpose(o.wt, w, d, c)
 	if o.f32 {
-		for i, v := range o.wt {
-			o.wt32[i] = float32(v)
-		}
+		narrow(o.wt32, o.wt)
 	}
 	o.team.run(o.chunk)
 	var lossSum float64
@@ -131,17 +129,14 @@ func (o *objective) eval(theta []float64) {
 		lossSum += l
 	}
 	o.correct = 0
-	for k, h := range o.hits {
+	for _, h := range o.hits {
 		o.correct += h
-		if k > 0 {
-			floats.Add(o.gwt[0], o.gwt[k])
-		}
+	}
+	for _, g := range o.gwt[1:] {
+		floats.Add(o.gwt[0], g)
 	}
 	gw, gb := o.grad[:d*c], o.grad[d*c:]
-	clear(gb)
-	for k, g := range o.z {
-		gb[k%c] += g
-	}
+	columnSums(gb, o.z, c)
 	transpose(gw, o.gwt[0], c, d)
 	f := lossSum / float64(n)
 	if o.l2 > 0 {
@@ -172,9 +167,7 @@ func (o *objective) chunkPart(p int) {
 			if o.f32 {
 				z32 = o.z32[p][:len(z)]
 				kernel.DotsRows(z32, c, rows, o.wt32)
-				for i, v := range z32 {
-					z[i] = float64(v) + o.b[i%c]
-				}
+				addBias(z, z32, o.b)
 			} else {
 				for r := range rows {
 					zr := z[r*c : (r+1)*c]
@@ -182,15 +175,12 @@ func (o *objective) chunkPart(p int) {
 					floats.Add(zr, o.b)
 				}
 			}
-			loss := o.loss[start:]
-			o.hits[k] += crossEntropyRows(z, c, o.data.Y[start:start+len(rows)], o.weights, 1/float64(n), func(i int, l float64) { loss[i] = l })
+			o.hits[k] += crossEntropyRows(z, c, o.data.Y[start:start+len(rows)], o.weights, 1/float64(n), o.loss[start:start+len(rows)])
 			if !o.f32 {
 				kernel.AddOuter64(gwt, z, c, rows)
 				continue
 			}
-			for i, g := range z {
-				z32[i] = float32(g)
-			}
+			narrow(z32, z)
 			kernel.Outer(o.g32[p], z32, c, rows)
 			for i, g := range o.g32[p] {
 				gwt[i] += float64(g)
@@ -250,10 +240,11 @@ func denseOf(theta []float64, d, c int) *Dense {
 	return &Dense{W: mat.NewDense(d, c, slices.Clone(theta[:d*c])), B: slices.Clone(theta[d*c:])}
 }
 
-// trainLBFGS fits the head to the full-batch objective from zero weights,
-// or opts.Init (the problem is convex, so the start only changes the path), stopping when
-// the gradient's largest component is below opts.Tol or after opts.MaxIter
-// iterations. Each iteration is one epoch of the history.
+// trainLBFGS fits the head to the full-batch objective from zero weights or
+// from opts.Init (the problem is convex, so the start only changes the
+// path), stopping when the gradient's largest component is below opts.Tol
+// or after opts.MaxIter iterations. Each iteration is one epoch of the
+// history.
 func trainLBFGS(ctx context.Context, train Data, val *Data, opts Options) (*Dense, History, error) {
 	obj := newObjective(train, opts)
 	defer obj.close()

@@ -2,23 +2,17 @@ package head
 
 import "math"
 
-// crossEntropy turns the logits in z (n rows of C, row-major) into the
-// gradient of the batch loss with respect to them, in place, and returns the
-// sum of the weighted per-sample losses and the number of correct argmax
-// predictions.
+// crossEntropyRows turns the logits in z (n rows of C, row-major) into the
+// gradient of a batch's loss with respect to them, in place, writes each
+// row's weighted loss into loss, and returns the number of correct argmax
+// predictions. The rows may be part of a batch of 1/inv rows: goroutines
+// that share a batch each take their rows and leave the summing, in order,
+// to one of them.
 //
-// The gradient of sample i is w_i·(p_i − onehot(y_i))/n, where p_i is the
+// The gradient of sample i is w_i·(p_i − onehot(y_i))·inv, where p_i is the
 // softmax of its logits and w_i its class weight (1 without weights): the
 // derivative of Σ w_i·loss_i / n, Keras' "sum over batch size" reduction.
-func crossEntropy(z []float64, c int, y []int, classWeight []float64) (lossSum float64, correct int) {
-	correct = crossEntropyRows(z, c, y, classWeight, 1/float64(len(y)), func(_ int, l float64) { lossSum += l })
-	return lossSum, correct
-}
-
-// crossEntropyRows is crossEntropy for rows of a batch of 1/inv rows: it
-// hands each row's weighted loss to loss, in order, so that goroutines that
-// share a batch can leave the summing to one of them.
-func crossEntropyRows(z []float64, c int, y []int, classWeight []float64, inv float64, loss func(i int, l float64)) (correct int) {
+func crossEntropyRows(z []float64, c int, y []int, classWeight []float64, inv float64, loss []float64) (correct int) {
 	for i, label := range y {
 		row := z[i*c : (i+1)*c]
 		if argmax(row) == label {
@@ -30,7 +24,7 @@ func crossEntropyRows(z []float64, c int, y []int, classWeight []float64, inv fl
 		if classWeight != nil {
 			w = classWeight[label]
 		}
-		loss(i, w*(lse-zy))
+		loss[i] = w * (lse - zy)
 		scale := w * inv
 		for j := range row {
 			row[j] *= scale
@@ -38,6 +32,20 @@ func crossEntropyRows(z []float64, c int, y []int, classWeight []float64, inv fl
 		row[label] -= scale
 	}
 	return correct
+}
+
+// columnSums sets dst[j] to the sum of column j of z, rows of c values,
+// taken row after row: the bias's gradient from the logits'. With dst
+// shorter than c and z starting at a later column, it sums those columns
+// only.
+func columnSums(dst, z []float64, c int) {
+	for j := range dst {
+		var g float64
+		for k := j; k < len(z); k += c {
+			g += z[k]
+		}
+		dst[j] = g
+	}
 }
 
 // sumSquares returns Σ x².

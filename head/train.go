@@ -334,9 +334,7 @@ func newTrainer(layer *Dense, data Data, opts Options) *trainer {
 		t.order[i] = i
 	}
 	transpose(t.wt, layer.W.RawMatrix().Data, d, c)
-	for i, v := range t.wt {
-		t.wt32[i] = float32(v)
-	}
+	narrow(t.wt32, t.wt)
 	t.products, t.losses, t.backward = t.productsPart, t.lossPart, t.backwardPart
 	return t
 }
@@ -421,14 +419,9 @@ func (t *trainer) lossPart(p int) {
 		return
 	}
 	z, z32 := t.zb[lo*c:hi*c], t.z32[lo*c:hi*c]
-	for k, v := range z32 {
-		z[k] = float64(v) + t.layer.B[k%c]
-	}
-	loss := t.loss[lo:hi]
-	t.hits[p] = crossEntropyRows(z, c, t.yb[lo:hi], t.opts.ClassWeights, 1/float64(t.bs), func(i int, l float64) { loss[i] = l })
-	for k, g := range z {
-		z32[k] = float32(g)
-	}
+	addBias(z, z32, t.layer.B)
+	t.hits[p] = crossEntropyRows(z, c, t.yb[lo:hi], t.opts.ClassWeights, 1/float64(t.bs), t.loss[lo:hi])
+	narrow(z32, z)
 }
 
 // backwardPart computes the gradient of the part's classes and applies
@@ -440,14 +433,7 @@ func (t *trainer) backwardPart(p int) {
 	if lo == hi {
 		return
 	}
-	z := t.zb[:t.bs*c]
-	for j := lo; j < hi; j++ {
-		var g float64
-		for k := j; k < len(z); k += c {
-			g += z[k]
-		}
-		t.gB[j] = g
-	}
+	columnSums(t.gB[lo:hi], t.zb[lo:t.bs*c], c)
 	gw := t.gWt[lo*d : hi*d]
 	kernel.Outer(gw, t.z32[lo:t.bs*c], c, t.rows[:t.bs])
 	a := t.adam

@@ -75,8 +75,9 @@ func SetFast(on bool) (was bool) {
 var fast = available
 
 // Dots64 is Dots against float64 weights, summed in float64: the rows stay
-// float32 and the products lose nothing to them. L-BFGS needs it, since its
-// line search and tolerance see differences below float32's resolution.
+// float32 and the products lose nothing to them. L-BFGS needs it at tight
+// tolerances, where its line search sees differences below float32's
+// resolution.
 func Dots64(z []float64, x []float32, w []float64) {
 	d := len(x)
 	if len(w) < len(z)*d {
