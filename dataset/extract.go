@@ -94,6 +94,24 @@ type Extraction struct {
 	// reports the difference as the number saved.
 	Unsaved int
 	SaveErr error
+
+	bySHA map[string][]float32 // the first vector of each content, which its other items share
+}
+
+// collect keeps item i's vector. Items of one content (a manifest naming a
+// file many times, hard links, copies) share the first one's slice: the
+// cache holds one embedding per content anyway, and head.NewData stores a
+// shared slice once, so memory follows the distinct images.
+func (x *Extraction) collect(i int, v []float32, sha string) {
+	if first, ok := x.bySHA[sha]; ok && len(first) == len(v) {
+		v = first
+	} else {
+		if x.bySHA == nil {
+			x.bySHA = make(map[string][]float32)
+		}
+		x.bySHA[sha] = v
+	}
+	x.Vectors[i], x.SHA256[i] = v, sha
 }
 
 // Summary is the one-line account: "38 embedded, 2 from cache, 0 failed".
@@ -291,7 +309,7 @@ func Extract(ctx context.Context, set *Set, emb Embedder, cache *Cache, opts Ext
 			for i := range rows {
 				x.Embedded++
 				if opts.Collect {
-					x.Vectors[idx[i]], x.SHA256[idx[i]] = rows[i].Vector, rows[i].SHA256
+					x.collect(idx[i], rows[i].Vector, rows[i].SHA256)
 					if x.Logits != nil {
 						x.Logits[idx[i]] = rows[i].Logits
 					}
@@ -358,7 +376,7 @@ loop:
 			case ev.hit:
 				x.Cached++
 				if opts.Collect {
-					x.Vectors[ev.idx], x.SHA256[ev.idx] = ev.row.Vector, ev.row.SHA256
+					x.collect(ev.idx, ev.row.Vector, ev.row.SHA256)
 					if x.Logits != nil {
 						x.Logits[ev.idx] = ev.logits
 					}

@@ -220,3 +220,34 @@ func TestMergeShards(t *testing.T) {
 		t.Errorf("merging a non-cache: %v", err)
 	}
 }
+
+// TestExtractSharesOneContent: items of one content (a manifest naming a
+// file many times, hard links) share one vector, embedded or from the
+// cache, so that memory follows the distinct images, not the rows.
+func TestExtractSharesOneContent(t *testing.T) {
+	dir, set := catsLike(t, 2)
+	if err := os.Link(set.Items[1].Path, filepath.Join(dir, "f01-link.jpg")); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	linked, err := dataset.FromPaths(set.Items[1].Path, filepath.Join(dir, "f01-link.jpg"), set.Items[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := linked.Subset([]int{0, 1, 2, 0, 1, 2, 0})
+	c := openCache(t, filepath.Join(t.TempDir(), "cache.db"))
+	for _, run := range []string{"embedded", "cached"} {
+		x := extract(t, rows, newFake("fp-1"), c, nil)
+		if x.Failed != 0 {
+			t.Fatalf("%s: %s", run, x.Summary())
+		}
+		same := func(i, j int) bool { return &x.Vectors[i][0] == &x.Vectors[j][0] }
+		for _, r := range []int{1, 3, 4, 6} {
+			if !same(0, r) {
+				t.Errorf("%s: row %d, of row 0's content, has its own vector", run, r)
+			}
+		}
+		if same(0, 2) || !same(2, 5) || x.Vectors[2][0] == x.Vectors[0][0] && x.Vectors[2][1] == x.Vectors[0][1] {
+			t.Errorf("%s: rows of two contents share a vector", run)
+		}
+	}
+}

@@ -11,7 +11,13 @@ import (
 type Data struct {
 	// X holds one embedding per row, N×D, in float32: the precision
 	// backbones give and Keras trains in, at half the memory of float64.
+	// With Index set it holds the distinct embeddings, which rows share.
 	X blas32.General
+	// Index, when set, maps each row to its embedding: row i is X's row
+	// Index[i]. Rows of the same image (a manifest that names a file many
+	// times, hard links) then share one embedding, so that memory follows
+	// the distinct images, not the rows. Nil means row i is X's row i.
+	Index []int
 	// Y holds the class of each row, in [0, Classes).
 	Y []int
 	// Classes is the number of classes, which may exceed the largest label
@@ -21,7 +27,7 @@ type Data struct {
 	// of equal key are the same image, which splits keep on one side.
 	Keys []string
 	// Augmented holds augmented copies of the rows (flipped, cropped),
-	// each N×D and aligned row for row with X. Train adds them to its
+	// each shaped as X and aligned row for row with it (Index applies). Train adds them to its
 	// training rows; evaluation ignores them, and splits keep each copy
 	// with its row, so a copy never validates a head its original trained.
 	Augmented []blas32.General
@@ -48,6 +54,15 @@ func row(x blas32.General, i int) []float32 {
 	return x.Data[i*x.Stride : i*x.Stride+x.Cols]
 }
 
+// Row returns the embedding of row i, which rows of one image share: it
+// is X's memory, not a copy.
+func (d Data) Row(i int) []float32 {
+	if d.Index != nil {
+		return row(d.X, d.Index[i])
+	}
+	return row(d.X, i)
+}
+
 // withAugmented returns the rows followed by their augmented copies.
 func (d Data) withAugmented() Data {
 	if len(d.Augmented) == 0 {
@@ -64,22 +79,53 @@ func (d Data) withAugmented() Data {
 		if d.Keys != nil {
 			out.Keys = append(out.Keys, d.Keys...)
 		}
+		for _, i := range d.Index {
+			out.Index = append(out.Index, k*n+i)
+		}
 	}
 	return out
 }
 
 // NewData builds a Data from float32 embeddings (as backbones and caches
-// give them), copied once into one contiguous matrix.
+// give them), copied once into one contiguous matrix. Rows that are the
+// same slice (one image named by several rows, as Extraction gives them)
+// are stored once and shared through Index.
 func NewData(emb [][]float32, y []int, classes int) (Data, error) {
 	if len(emb) != len(y) {
 		return Data{}, fmt.Errorf("head: %d embeddings but %d labels", len(emb), len(y))
 	}
-	x, err := Matrix(emb)
+	distinct, index := shared(emb)
+	x, err := Matrix(distinct)
 	if err != nil {
 		return Data{}, err
 	}
-	data := Data{X: x, Y: append([]int(nil), y...), Classes: classes}
+	data := Data{X: x, Y: append([]int(nil), y...), Classes: classes, Index: index}
 	return data, data.Validate()
+}
+
+// shared returns the distinct slices of emb, by identity, and each row's
+// place among them; index is nil when every row is its own.
+func shared(emb [][]float32) (distinct [][]float32, index []int) {
+	first := make(map[*float32]int, len(emb))
+	index = make([]int, len(emb))
+	for i, e := range emb {
+		if len(e) == 0 {
+			index[i] = len(distinct)
+			distinct = append(distinct, e)
+			continue
+		}
+		k, ok := first[&e[0]]
+		if !ok || len(distinct[k]) != len(e) {
+			k = len(distinct)
+			first[&e[0]] = k
+			distinct = append(distinct, e)
+		}
+		index[i] = k
+	}
+	if len(distinct) == len(emb) {
+		return emb, nil
+	}
+	return distinct, index
 }
 
 // Matrix returns float32 embeddings as the rows of one N×D matrix.
@@ -113,8 +159,18 @@ func (d Data) Validate() error {
 	if d.X.Stride < d.X.Cols || len(d.X.Data) < (n-1)*d.X.Stride+d.X.Cols {
 		return fmt.Errorf("head: a %d×%d matrix of stride %d over %d values", n, d.X.Cols, d.X.Stride, len(d.X.Data))
 	}
-	if n != len(d.Y) {
+	if d.Index == nil && n != len(d.Y) {
 		return fmt.Errorf("head: %d embeddings but %d labels", n, len(d.Y))
+	}
+	if d.Index != nil {
+		if len(d.Index) != len(d.Y) {
+			return fmt.Errorf("head: an index of %d rows for %d labels", len(d.Index), len(d.Y))
+		}
+		for i, k := range d.Index {
+			if k < 0 || k >= n {
+				return fmt.Errorf("head: row %d is embedding %d of %d", i, k, n)
+			}
+		}
 	}
 	if d.Keys != nil && len(d.Keys) != len(d.Y) {
 		return fmt.Errorf("head: %d keys for %d rows", len(d.Keys), len(d.Y))
@@ -140,8 +196,23 @@ func (d Data) Validate() error {
 	return nil
 }
 
-// Subset returns the rows idx, in that order, as a new Data.
+// Subset returns the rows idx, in that order, as a new Data. An indexed
+// Data's subset shares its embeddings (only the index is new); a plain
+// one's is a contiguous copy.
 func (d Data) Subset(idx []int) Data {
+	if d.Index != nil && len(idx) > 0 {
+		out := Data{X: d.X, Augmented: d.Augmented, Classes: d.Classes, Index: make([]int, len(idx)), Y: make([]int, len(idx))}
+		for k, i := range idx {
+			out.Index[k], out.Y[k] = d.Index[i], d.Y[i]
+		}
+		if d.Keys != nil {
+			out.Keys = make([]string, len(idx))
+			for k, i := range idx {
+				out.Keys[k] = d.Keys[i]
+			}
+		}
+		return out
+	}
 	dim := d.Dim()
 	x := NewMatrix(len(idx), dim, nil)
 	y := make([]int, len(idx))

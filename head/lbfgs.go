@@ -161,7 +161,7 @@ func (o *objective) chunkPart(p int) {
 			rows := o.rows[p][:min(objBlock, end-start)]
 			z := o.z[start*c : (start+len(rows))*c]
 			for r := range rows {
-				rows[r] = row(o.data.X, start+r)
+				rows[r] = o.data.Row(start + r)
 			}
 			var z32 []float32
 			if o.f32 {

@@ -40,7 +40,7 @@ func Evaluate(l *Dense, data Data) Metrics {
 	z, z32 := make([]float64, c), make([]float32, c)
 	var lossSum float64
 	for i := 0; i < m.N; i++ {
-		logits(z, z32, row(data.X, i), wt, l.B)
+		logits(z, z32, data.Row(i), wt, l.B)
 		y := data.Y[i]
 		zy := z[y]
 		lossSum += softmaxRow(z) - zy

@@ -9,10 +9,10 @@ type standardizer struct {
 }
 
 func fitStandardizer(data Data) standardizer {
-	n, d := data.X.Rows, data.X.Cols
+	n, d := data.Len(), data.Dim()
 	s := standardizer{mean: make([]float64, d), scale: make([]float64, d)}
 	for i := 0; i < n; i++ {
-		for j, v := range row(data.X, i) {
+		for j, v := range data.Row(i) {
 			s.mean[j] += float64(v)
 		}
 	}
@@ -20,7 +20,7 @@ func fitStandardizer(data Data) standardizer {
 		s.mean[j] /= float64(n)
 	}
 	for i := 0; i < n; i++ {
-		for j, v := range row(data.X, i) {
+		for j, v := range data.Row(i) {
 			dv := float64(v) - s.mean[j]
 			s.scale[j] += dv * dv
 		}
@@ -35,7 +35,8 @@ func fitStandardizer(data Data) standardizer {
 	return s
 }
 
-// apply returns a standardised copy of data.
+// apply returns a standardised copy of data (of its distinct embeddings,
+// which an index goes on sharing).
 func (s standardizer) apply(data Data) Data {
 	x := NewMatrix(data.X.Rows, data.X.Cols, nil)
 	for i := 0; i < x.Rows; i++ {

@@ -369,7 +369,7 @@ func (t *trainer) epoch(rng *rand.Rand) Epoch {
 func (t *trainer) step(idx []int) (float64, int) {
 	t.bs = len(idx)
 	for k, i := range idx {
-		t.rows[k] = row(t.data.X, i)
+		t.rows[k] = t.data.Row(i)
 		t.yb[k] = t.data.Y[i]
 	}
 	t.team.run(t.products)

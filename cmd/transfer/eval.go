@@ -136,11 +136,15 @@ func eval(c *cli.Context) error {
 // misclassified lists the images the head gets wrong (predicted, as
 // Evaluate found them), the most confident mistakes first.
 func misclassified(m *head.Model, data head.Data, predicted []int, set *dataset.Set, items []int) []report.Mistake {
-	probs := m.Layer.PredictRows(nil, data.X)
+	probs := m.Layer.PredictRows(nil, data.X) // a row per distinct embedding
 	var out []report.Mistake
 	for r, y := range data.Y {
+		k := r
+		if data.Index != nil {
+			k = data.Index[r]
+		}
 		if best := predicted[r]; best != y {
-			out = append(out, report.Mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: probs.At(r, best)})
+			out = append(out, report.Mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: probs.At(k, best)})
 		}
 	}
 	report.SortMistakes(out)

@@ -172,13 +172,19 @@ func (ex *experimentSetup) augment(x *dataset.Extraction) error {
 		if err != nil {
 			return err
 		}
-		m := head.NewMatrix(ex.data.Len(), ex.data.Dim(), nil)
+		// Shaped as the data's embeddings: rows that share one (the same
+		// image named twice) share its copy too.
+		m := head.NewMatrix(ex.data.X.Rows, ex.data.Dim(), nil)
 		for r, i := range ex.items {
 			v := ax.Vectors[i]
 			if v == nil {
 				v = x.Vectors[i]
 			}
-			copy(m.Data[r*m.Stride:r*m.Stride+m.Cols], v)
+			k := r
+			if ex.data.Index != nil {
+				k = ex.data.Index[r]
+			}
+			copy(m.Data[k*m.Stride:k*m.Stride+m.Cols], v)
 		}
 		ex.data.Augmented = append(ex.data.Augmented, m)
 	}
