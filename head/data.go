@@ -27,9 +27,10 @@ type Data struct {
 	// of equal key are the same image, which splits keep on one side.
 	Keys []string
 	// Augmented holds augmented copies of the rows (flipped, cropped),
-	// each shaped as X and aligned row for row with it (Index applies). Train adds them to its
-	// training rows; evaluation ignores them, and splits keep each copy
-	// with its row, so a copy never validates a head its original trained.
+	// each shaped as X and aligned row for row with it (Index applies).
+	// Train adds them to its training rows; evaluation ignores them, and
+	// splits keep each copy with its row, so a copy never validates a
+	// head its original trained.
 	Augmented []blas32.General
 }
 
@@ -56,11 +57,15 @@ func row(x blas32.General, i int) []float32 {
 
 // Row returns the embedding of row i, which rows of one image share: it
 // is X's memory, not a copy.
-func (d Data) Row(i int) []float32 {
+func (d Data) Row(i int) []float32 { return row(d.X, d.Embedding(i)) }
+
+// Embedding returns the row of X (and of each augmented copy) that row i
+// reads.
+func (d Data) Embedding(i int) int {
 	if d.Index != nil {
-		return row(d.X, d.Index[i])
+		return d.Index[i]
 	}
-	return row(d.X, i)
+	return i
 }
 
 // withAugmented returns the rows followed by their augmented copies.
@@ -159,10 +164,11 @@ func (d Data) Validate() error {
 	if d.X.Stride < d.X.Cols || len(d.X.Data) < (n-1)*d.X.Stride+d.X.Cols {
 		return fmt.Errorf("head: a %d×%d matrix of stride %d over %d values", n, d.X.Cols, d.X.Stride, len(d.X.Data))
 	}
-	if d.Index == nil && n != len(d.Y) {
-		return fmt.Errorf("head: %d embeddings but %d labels", n, len(d.Y))
-	}
-	if d.Index != nil {
+	if d.Index == nil {
+		if n != len(d.Y) {
+			return fmt.Errorf("head: %d embeddings but %d labels", n, len(d.Y))
+		}
+	} else {
 		if len(d.Index) != len(d.Y) {
 			return fmt.Errorf("head: an index of %d rows for %d labels", len(d.Index), len(d.Y))
 		}
@@ -200,48 +206,34 @@ func (d Data) Validate() error {
 // Data's subset shares its embeddings (only the index is new); a plain
 // one's is a contiguous copy.
 func (d Data) Subset(idx []int) Data {
-	if d.Index != nil && len(idx) > 0 {
-		out := Data{X: d.X, Augmented: d.Augmented, Classes: d.Classes, Index: make([]int, len(idx)), Y: make([]int, len(idx))}
-		for k, i := range idx {
-			out.Index[k], out.Y[k] = d.Index[i], d.Y[i]
-		}
-		if d.Keys != nil {
-			out.Keys = make([]string, len(idx))
-			for k, i := range idx {
-				out.Keys[k] = d.Keys[i]
-			}
-		}
-		return out
-	}
-	dim := d.Dim()
-	x := NewMatrix(len(idx), dim, nil)
-	y := make([]int, len(idx))
+	out := Data{Y: make([]int, len(idx)), Classes: d.Classes}
 	for k, i := range idx {
-		copy(row(x, k), row(d.X, i))
-		y[k] = d.Y[i]
+		out.Y[k] = d.Y[i]
 	}
-	var aug []blas32.General
-	for _, m := range d.Augmented {
-		if len(idx) == 0 {
-			break
-		}
-		a := NewMatrix(len(idx), dim, nil)
-		for k, i := range idx {
-			copy(row(a, k), row(m, i))
-		}
-		aug = append(aug, a)
-	}
-	var keys []string
 	if d.Keys != nil {
-		keys = make([]string, len(idx))
+		out.Keys = make([]string, len(idx))
 		for k, i := range idx {
-			keys[k] = d.Keys[i]
+			out.Keys[k] = d.Keys[i]
 		}
 	}
-	if len(idx) == 0 {
-		return Data{Y: y, Classes: d.Classes, Keys: keys}
+	switch {
+	case len(idx) == 0:
+	case d.Index != nil:
+		out.X, out.Augmented, out.Index = d.X, d.Augmented, make([]int, len(idx))
+		for k, i := range idx {
+			out.Index[k] = d.Index[i]
+		}
+	default:
+		for _, m := range append([]blas32.General{d.X}, d.Augmented...) {
+			a := NewMatrix(len(idx), d.Dim(), nil)
+			for k, i := range idx {
+				copy(row(a, k), row(m, i))
+			}
+			out.Augmented = append(out.Augmented, a)
+		}
+		out.X, out.Augmented = out.Augmented[0], out.Augmented[1:]
 	}
-	return Data{X: x, Y: y, Classes: d.Classes, Keys: keys, Augmented: aug}
+	return out
 }
 
 // Counts returns the number of rows of each class.

@@ -139,12 +139,8 @@ func misclassified(m *head.Model, data head.Data, predicted []int, set *dataset.
 	probs := m.Layer.PredictRows(nil, data.X) // a row per distinct embedding
 	var out []report.Mistake
 	for r, y := range data.Y {
-		k := r
-		if data.Index != nil {
-			k = data.Index[r]
-		}
 		if best := predicted[r]; best != y {
-			out = append(out, report.Mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: probs.At(k, best)})
+			out = append(out, report.Mistake{Path: set.Items[items[r]].Path, Truth: m.Classes[y], Predicted: m.Classes[best], Probability: probs.At(data.Embedding(r), best)})
 		}
 	}
 	report.SortMistakes(out)

@@ -180,10 +180,7 @@ func (ex *experimentSetup) augment(x *dataset.Extraction) error {
 			if v == nil {
 				v = x.Vectors[i]
 			}
-			k := r
-			if ex.data.Index != nil {
-				k = ex.data.Index[r]
-			}
+			k := ex.data.Embedding(r)
 			copy(m.Data[k*m.Stride:k*m.Stride+m.Cols], v)
 		}
 		ex.data.Augmented = append(ex.data.Augmented, m)
